@@ -1,0 +1,76 @@
+"""Settings of the auth service: credentials, login, tokens, revocation."""
+
+from common.env import env, service_databases, state_dir
+from common.log import logging_config
+from common.settings_base import *  # noqa: F403
+from common.settings_base import DJANGO_APPS, LOG_LEVEL, MIDDLEWARE, REST_FRAMEWORK, events_beat_schedule, redis_cache
+
+SERVICE_NAME = "auth"
+
+# APPS
+# ------------------------------------------------------------------------------
+THIRD_PARTY_APPS = ["rest_framework", "drf_spectacular"]
+SHARED_APPS = ["common"]
+LOCAL_APPS = ["credentials", "legacy_import"]
+INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + SHARED_APPS + LOCAL_APPS
+
+# MIDDLEWARE: every /api/ and /internal/ request must carry the gateway's (or a peer's) assertion
+# ------------------------------------------------------------------------------
+_after_request_id = MIDDLEWARE.index("common.middleware.RequestIdMiddleware") + 1
+MIDDLEWARE = [
+    *MIDDLEWARE[:_after_request_id],
+    "common.internal_auth.InternalAuthMiddleware",
+    *MIDDLEWARE[_after_request_id:],
+]
+
+# DATABASES: Django's own tables in "default", the service's data in "credentials"
+# ------------------------------------------------------------------------------
+DATABASES = service_databases(SERVICE_NAME, ("default", "credentials"))
+DATABASE_ROUTERS = ["config.routers.CredentialsRouter"]
+
+# CACHE, CELERY, LOGGING
+# ------------------------------------------------------------------------------
+CACHES = redis_cache(SERVICE_NAME)
+CELERY_TASK_DEFAULT_QUEUE = SERVICE_NAME
+CELERY_BEAT_SCHEDULE_FILENAME = str(state_dir(SERVICE_NAME) / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = events_beat_schedule(SERVICE_NAME)
+LOGGING = logging_config(SERVICE_NAME, LOG_LEVEL)
+
+# EVENTS THIS SERVICE CONSUMES: type -> the service function applying it (common.events)
+# ------------------------------------------------------------------------------
+# The users service owns the user: its email, name and whether it may log in.
+EVENTS_HANDLERS = {
+    "user.registered": "credentials.services.credential_apply_user_event",
+    "user.profile.updated": "credentials.services.credential_apply_user_event",
+    "user.deactivated": "credentials.services.credential_apply_user_event",
+    "user.reactivated": "credentials.services.credential_apply_user_event",
+    "user.deleted": "credentials.services.credential_apply_user_event",
+}
+
+# PASSWORDS: Argon2 for every new hash; the monolith's bcryptjs hashes verify and are rehashed on login
+# ------------------------------------------------------------------------------
+PASSWORD_HASHERS = [
+    "credentials.hashers.ServiceArgon2PasswordHasher",
+    "credentials.hashers.LegacyBcryptPasswordHasher",
+]
+# Consecutive wrong passwords that lock an account, and for how long (seconds).
+LOGIN_LOCKOUT_THRESHOLD = env.int("LOGIN_LOCKOUT_THRESHOLD", default=5)
+LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
+
+# API SCHEMA: the gateway merges each service's document into the public one
+# ------------------------------------------------------------------------------
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Auth service",
+    "DESCRIPTION": "Login, tokens, logout and password changes of the accounts platform.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+    },
+}
+
+# TOKENS: the private key signs; each settings module below says where it comes from
+# ------------------------------------------------------------------------------
+# A PEM in the environment may keep its line breaks or write them as "\n".
+JWT_PRIVATE_KEY = env.str("JWT_PRIVATE_KEY", default="", multiline=True)

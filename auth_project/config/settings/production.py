@@ -1,0 +1,44 @@
+"""Production settings: every secret and address comes from the environment, with no default.
+
+Start-up fails with one message naming every variable that is missing
+(``common.settings_production.require_environment``).
+"""
+
+from common.jwt_keys import public_pem_from_private
+from common.settings_base import simple_jwt_settings
+
+from .base import *  # noqa: F403
+from .base import DATABASES, SERVICE_NAME
+
+# After base, so HTTPS, HSTS and secure cookies override it.
+from common.settings_production import *  # noqa: E402, F403, I001
+from common.settings_production import (
+    allowed_hosts,
+    database_url_variables,
+    refuse_sqlite,
+    require_environment,
+    rsa_private_key_pem,
+)
+
+# REQUIRED
+# ------------------------------------------------------------------------------
+_required = require_environment(
+    SERVICE_NAME,
+    [
+        "DJANGO_SECRET_KEY",
+        "DJANGO_ALLOWED_HOSTS",
+        "INTERNAL_AUTH_KEY",
+        *database_url_variables(SERVICE_NAME, DATABASES),
+        "REDIS_URL",
+        "JWT_PRIVATE_KEY",
+    ],
+)
+SECRET_KEY = _required["DJANGO_SECRET_KEY"]
+ALLOWED_HOSTS = allowed_hosts(_required["DJANGO_ALLOWED_HOSTS"])
+INTERNAL_AUTH_KEY = _required["INTERNAL_AUTH_KEY"]
+refuse_sqlite(SERVICE_NAME, DATABASES)
+
+# TOKENS: only this service holds the private key; the gateway gets the public half as JWT_PUBLIC_KEY
+# ------------------------------------------------------------------------------
+JWT_PRIVATE_KEY = rsa_private_key_pem("JWT_PRIVATE_KEY", _required["JWT_PRIVATE_KEY"])
+SIMPLE_JWT = simple_jwt_settings(signing_key=JWT_PRIVATE_KEY, verifying_key=public_pem_from_private(JWT_PRIVATE_KEY))

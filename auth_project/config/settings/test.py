@@ -1,0 +1,21 @@
+"""Settings for the test suite."""
+
+from common.env import var_dir
+from common.jwt_keys import local_key_pair, public_pem_from_private
+from common.settings_base import simple_jwt_settings
+
+from .base import *  # noqa: F403
+from .base import JWT_PRIVATE_KEY
+
+SECRET_KEY = "test-only-not-a-secret"
+DEBUG = False
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+# Cheap Argon2 so the suite stays fast; the bcrypt hasher and the production
+# Argon2 parameters are exercised for real in credentials/tests/test_hashers.py.
+PASSWORD_HASHERS = [
+    "credentials.tests.hashers.FastArgon2PasswordHasher",
+    "credentials.hashers.LegacyBcryptPasswordHasher",
+]
+
+JWT_PRIVATE_KEY = JWT_PRIVATE_KEY or local_key_pair(var_dir() / "keys")[0]
+SIMPLE_JWT = simple_jwt_settings(signing_key=JWT_PRIVATE_KEY, verifying_key=public_pem_from_private(JWT_PRIVATE_KEY))

@@ -1,0 +1,44 @@
+"""Reads of the auth service's records."""
+
+from __future__ import annotations
+
+from django.contrib.auth.hashers import get_hasher, identify_hasher, is_password_usable
+from rest_framework_simplejwt.settings import api_settings
+
+from common.emails import canonical_email
+from common.jwt_keys import public_jwk
+from credentials.models import Credential
+
+
+def credential_get(*, user_id: int) -> Credential | None:
+    """The credential of ``user_id``, or ``None``."""
+    return Credential.objects.filter(pk=user_id).first()
+
+
+def credential_get_by_email(*, email: str) -> Credential | None:
+    """The credential an address belongs to, however the user typed it (``First.Last+x@Gmail.com``)."""
+    canonical = canonical_email(email)
+    if canonical is None:
+        return None
+    return Credential.objects.filter(email_canonical=canonical).first()
+
+
+def signing_key_set() -> dict:
+    """The JWK Set (RFC 7517) of the keys that verify users' tokens."""
+    return {"keys": [public_jwk(api_settings.VERIFYING_KEY)]}
+
+
+def credential_password_kind(*, credential: Credential) -> str:
+    """What protects the account, never the hash itself.
+
+    ``"current"``: a hash of the preferred hasher (Argon2); ``"legacy"``: the
+    monolith's bcrypt hash, replaced at the next successful login;
+    ``"unusable"``: no password can log in (imported without a usable one).
+    """
+    if not is_password_usable(credential.password):
+        return "unusable"
+    try:
+        algorithm = identify_hasher(credential.password).algorithm
+    except ValueError:
+        return "unusable"
+    return "current" if algorithm == get_hasher().algorithm else "legacy"

@@ -1,0 +1,139 @@
+"""Input and output shapes of the auth service's API, one small serializer per purpose.
+
+Names are unique module-wide because drf-spectacular names schema components after them.
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from common.serializers import UtcTimestampField
+from credentials.selectors import credential_password_kind
+
+# express-validator answered every failed check with this message; the legacy frontends know it.
+LEGACY_MESSAGES = {key: "Invalid value" for key in ("required", "null", "blank", "invalid", "max_length")}
+# Long enough for any passphrase, short enough that nobody makes the server hash megabytes.
+PASSWORD_MAX_LENGTH = 4096
+
+
+def password_field(**kwargs) -> serializers.CharField:
+    """A password as typed: never trimmed (spaces count), never echoed back."""
+    return serializers.CharField(trim_whitespace=False, max_length=PASSWORD_MAX_LENGTH, **kwargs)
+
+
+# ERRORS (for the schema)
+# ------------------------------------------------------------------------------
+
+
+class ErrorOutputSerializer(serializers.Serializer):
+    error = serializers.CharField()
+
+
+class FieldErrorOutputSerializer(serializers.Serializer):
+    type = serializers.CharField(help_text='Always "field".')
+    msg = serializers.CharField()
+    path = serializers.CharField(help_text="The request field.")
+    location = serializers.CharField(help_text='Always "body".')
+    value = serializers.CharField(required=False, help_text="The submitted value; never for password fields.")
+
+
+class ValidationErrorOutputSerializer(serializers.Serializer):
+    errors = FieldErrorOutputSerializer(many=True)
+
+
+# PUBLIC
+# ------------------------------------------------------------------------------
+
+
+class LegacyUserOutputSerializer(serializers.Serializer):
+    """The legacy ``user`` object."""
+
+    id = serializers.IntegerField(source="user_id")
+    email = serializers.EmailField()
+    name = serializers.CharField(allow_null=True)
+    created_at = UtcTimestampField(source="user_created_at")
+
+
+class LoginInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(error_messages=LEGACY_MESSAGES)
+    password = password_field(error_messages=LEGACY_MESSAGES)
+
+
+class LoginOutputSerializer(serializers.Serializer):
+    message = serializers.CharField(help_text='Always "Login successful".')
+    token = serializers.CharField(help_text="Access token (RS256 JWT).")
+    refresh = serializers.CharField(help_text="Refresh token, for POST /api/token/refresh.")
+    user = LegacyUserOutputSerializer()
+
+
+class TokenRefreshInputSerializer(serializers.Serializer):
+    refresh = serializers.CharField(error_messages=LEGACY_MESSAGES)
+
+
+class TokenPairOutputSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Access token (RS256 JWT).")
+    refresh = serializers.CharField(help_text="Refresh token, for POST /api/token/refresh.")
+
+
+class LogoutInputSerializer(serializers.Serializer):
+    refresh = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        error_messages=LEGACY_MESSAGES,
+        help_text="The session's refresh token: its whole session ends too.",
+    )
+
+
+class MessageOutputSerializer(serializers.Serializer):
+    message = serializers.CharField()
+
+
+class PasswordChangeInputSerializer(serializers.Serializer):
+    currentPassword = password_field(error_messages=LEGACY_MESSAGES)  # noqa: N815 - the legacy field name
+    newPassword = password_field(  # noqa: N815 - the legacy field name
+        error_messages=LEGACY_MESSAGES,
+        help_text="At least 8 characters, not common, not all digits, not like the email.",
+    )
+
+
+class PasswordChangeOutputSerializer(serializers.Serializer):
+    message = serializers.CharField(help_text='Always "Password changed successfully".')
+    token = serializers.CharField(help_text="Access token of a new session; every earlier token is revoked.")
+    refresh = serializers.CharField()
+
+
+class SigningKeySetOutputSerializer(serializers.Serializer):
+    keys = serializers.ListField(child=serializers.DictField(), help_text="RSA public keys as JWKs (RFC 7517).")
+
+
+# INTERNAL (the users service)
+# ------------------------------------------------------------------------------
+
+
+class CredentialCreateInputSerializer(serializers.Serializer):
+    user_id = serializers.IntegerField(min_value=1)
+    email = serializers.EmailField(max_length=254)
+    password = password_field()
+    name = serializers.CharField(allow_null=True, allow_blank=True, trim_whitespace=False, default=None)
+    created_at = serializers.DateTimeField()
+
+
+class CredentialStateOutputSerializer(serializers.Serializer):
+    """A user's sign-in state for support staff: whether and how they can log in, never the password hash."""
+
+    user_id = serializers.IntegerField()
+    is_active = serializers.BooleanField()
+    locked = serializers.SerializerMethodField()
+    locked_until = UtcTimestampField(allow_null=True)
+    failed_login_count = serializers.IntegerField(help_text="Consecutive wrong passwords since the last success.")
+    password = serializers.SerializerMethodField(help_text='"current", "legacy" (monolith bcrypt) or "unusable".')
+    password_changed_at = UtcTimestampField(allow_null=True)
+    last_login_at = UtcTimestampField(allow_null=True)
+
+    def get_locked(self, credential) -> bool:
+        return credential.is_locked(at=timezone.now())
+
+    def get_password(self, credential) -> str:
+        return credential_password_kind(credential=credential)

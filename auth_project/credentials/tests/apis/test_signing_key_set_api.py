@@ -1,0 +1,24 @@
+"""GET /api/.well-known/jwks.json."""
+
+import jwt
+import pytest
+
+from credentials.services import token_pair_issue
+
+pytestmark = pytest.mark.django_db(databases=["default", "credentials"])
+
+
+def test_the_published_key_verifies_issued_tokens(gateway_client, make_credential, family):
+    token = token_pair_issue(credential=make_credential(), family=family).access
+
+    response = gateway_client.get("/api/.well-known/jwks.json")
+
+    assert response.status_code == 200
+    (jwk,) = response.json()["keys"]
+    assert (jwk["kty"], jwk["alg"], jwk["use"]) == ("RSA", "RS256", "sig")
+    assert jwk["kid"] == jwt.get_unverified_header(token)["kid"]
+    assert jwt.decode(token, jwt.PyJWK(jwk).key, algorithms=["RS256"])["token_type"] == "access"
+
+
+def test_it_is_behind_the_internal_credential_like_every_api_path(client):
+    assert client.get("/api/.well-known/jwks.json").status_code == 401

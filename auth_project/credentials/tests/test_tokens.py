@@ -1,0 +1,65 @@
+"""The tokens as the gateway and the frontends see them: RS256, key id, legacy claims plus ver and fam."""
+
+import jwt
+import pytest
+from django.conf import settings
+
+from common.jwt_keys import key_id
+from credentials.services import token_pair_issue
+
+pytestmark = pytest.mark.django_db(databases=["default", "credentials"])
+
+PUBLIC_KEY = settings.SIMPLE_JWT["VERIFYING_KEY"]
+
+def decode(token: str) -> dict:
+    return jwt.decode(token, PUBLIC_KEY, algorithms=["RS256"])
+
+
+def test_the_access_token_carries_the_legacy_claims_and_the_revocation_claims(make_credential, family):
+    credential = make_credential(email="ada@example.com", token_version=3)
+
+    claims = decode(token_pair_issue(credential=credential, family=family).access)
+
+    assert set(claims) == {"userId", "email", "jti", "iat", "exp", "token_type", "ver", "fam"}
+    assert claims["userId"] == credential.user_id  # a number, as in the legacy tokens
+    assert claims["email"] == "ada@example.com"
+    assert claims["token_type"] == "access"
+    assert claims["ver"] == 3
+    assert claims["fam"] == family
+    assert claims["exp"] - claims["iat"] == 24 * 3600
+
+
+def test_the_refresh_token_carries_the_user_version_and_family(make_credential, family):
+    credential = make_credential(token_version=3)
+
+    claims = decode(token_pair_issue(credential=credential, family=family).refresh)
+
+    assert set(claims) == {"userId", "jti", "iat", "exp", "token_type", "ver", "fam"}
+    assert (claims["userId"], claims["ver"], claims["fam"], claims["token_type"]) == (
+        credential.user_id,
+        3,
+        family,
+        "refresh",
+    )
+    assert claims["exp"] - claims["iat"] == 30 * 24 * 3600
+
+
+def test_the_header_names_the_signing_key(make_credential, family):
+    tokens = token_pair_issue(credential=make_credential(), family=family)
+
+    for token in (tokens.access, tokens.refresh):
+        header = jwt.get_unverified_header(token)
+        assert header["alg"] == "RS256"
+        assert header["kid"] == key_id(PUBLIC_KEY)
+
+
+def test_each_token_has_its_own_id_and_the_refresh_token_is_recorded(make_credential, family):
+    credential = make_credential()
+
+    tokens = token_pair_issue(credential=credential, family=family)
+
+    access, refresh = decode(tokens.access), decode(tokens.refresh)
+    assert access["jti"] != refresh["jti"]
+    record = credential.refresh_tokens.get()
+    assert (record.jti, str(record.family), record.used_at, record.revoked_at) == (refresh["jti"], family, None, None)
+    assert int(record.expires_at.timestamp()) == refresh["exp"]

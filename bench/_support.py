@@ -1,0 +1,190 @@
+"""What the HTTP benchmarks share: PostgreSQL mode, and the CPU each process of a running system spends.
+
+PostgreSQL mode (``--postgres``) is the production-like run: every database a
+fresh PostgreSQL database of its own (created here, dropped afterwards), an
+external Redis for the broker, caches, revocations and rate limits, the
+broker's keys under a prefix of the run's own so a Redis shared with other
+runs never mixes their queues.
+
+CPU accounting reads ``/proc``: user + system seconds of each process of the
+system and of all its descendants (gunicorn's workers, Celery's pool), so a
+figure says what one request or one login cost each part, whatever else the
+machine was running at the time (the wall-clock rates do depend on that: the
+load average is printed beside them).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import urlsplit, urlunsplit
+
+DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/1"
+DATABASES = {
+    "USERS_DB_DEFAULT_URL": "users_default",
+    "USERS_DB_USERS_URL": "users",
+    "AUTH_DB_DEFAULT_URL": "auth_default",
+    "AUTH_DB_CREDENTIALS_URL": "auth_credentials",
+}
+
+
+def add_mode_options(parser) -> None:
+    parser.add_argument(
+        "--postgres", nargs="?", const=DEFAULT_POSTGRES, default=None, metavar="SERVER_URL",
+        help=f"production-like: fresh PostgreSQL databases on this server (default {DEFAULT_POSTGRES}) "
+        f"and an external Redis, instead of SQLite files and the embedded Redis",
+    )
+    parser.add_argument("--redis-url", default=DEFAULT_REDIS, help=f"with --postgres (default {DEFAULT_REDIS})")
+
+
+def mode_label(options) -> str:
+    return "PostgreSQL + external Redis" if options.postgres else "SQLite + embedded Redis (embedded defaults)"
+
+
+def _execute(server_url: str, statement: str) -> None:
+    import psycopg2
+
+    connection = psycopg2.connect(urlunsplit(urlsplit(server_url)._replace(path="/postgres")))
+    connection.autocommit = True
+    try:
+        connection.cursor().execute(statement)
+    finally:
+        connection.close()
+
+
+@contextmanager
+def production_like(env: dict[str, str], options) -> Iterator[dict[str, str]]:
+    """``env`` unchanged on embedded defaults; with ``--postgres``, on fresh databases (dropped at the end)."""
+    if not options.postgres:
+        yield env
+        return
+    run = f"httpbench_{uuid.uuid4().hex[:8]}"
+    created = []
+    env = dict(env)
+    try:
+        for variable, name in DATABASES.items():
+            database = f"{run}_{name}"
+            _execute(options.postgres, f'CREATE DATABASE "{database}"')
+            created.append(database)
+            env[variable] = urlunsplit(urlsplit(options.postgres)._replace(path=f"/{database}"))
+        env["REDIS_URL"] = options.redis_url
+        env["CELERY_BROKER_KEY_PREFIX"] = f"{run}:"
+        yield env
+    finally:
+        for database in created:
+            _execute(options.postgres, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        if options.postgres:
+            _forget_broker_keys(options.redis_url, f"{run}:")
+
+
+def start_ids_high(env: dict[str, str], table: str = "users_profile") -> None:
+    """On PostgreSQL, make the users service hand out ids from a random high number, not from 1.
+
+    Revocation entries in Redis are keyed by user id without a prefix: on a
+    Redis other systems share (test runs that changed passwords or deleted
+    users), ``revocation:user:1`` may well exist and would refuse this run's
+    user 1. Nothing to do on embedded defaults (a Redis of the run's own).
+    """
+    url = env.get("USERS_DB_USERS_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        return
+    import random
+
+    import psycopg2
+
+    connection = psycopg2.connect(url)
+    connection.autocommit = True
+    try:
+        connection.cursor().execute(
+            "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [table, random.randrange(10**9, 2 * 10**9)]
+        )
+    finally:
+        connection.close()
+
+
+def _forget_broker_keys(redis_url: str, prefix: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _descendants(pid: int) -> list[int]:
+    found = [pid]
+    try:
+        threads = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for thread in threads:
+        try:
+            with open(f"/proc/{pid}/task/{thread}/children") as children:
+                for child in children.read().split():
+                    found += _descendants(int(child))
+        except OSError:
+            pass
+    return found
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+class CpuMeter:
+    """CPU seconds each process of a running ``manage_all.System`` (and its descendants) spends."""
+
+    def __init__(self, system):
+        self.system = system
+        self._start = self._snapshot()
+
+    def _snapshot(self) -> dict[str, dict[int, float]]:
+        return {
+            name: {pid: _cpu_seconds(pid) for pid in _descendants(process.pid)}
+            for name, process in self.system.processes.items()
+        }
+
+    def restart(self) -> None:
+        self._start = self._snapshot()
+
+    def used(self) -> dict[str, float]:
+        """Seconds per process name since the meter was made or restarted (a process that ended counts 0)."""
+        now = self._snapshot()
+        return {
+            name: sum(seconds - self._start.get(name, {}).get(pid, 0.0) for pid, seconds in pids.items())
+            for name, pids in now.items()
+        }
+
+
+def children_cpu_seconds() -> float:
+    """CPU seconds of every child this process waited for so far (wrk)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def per_unit_ms(used: dict[str, float], units: float, minimum_ms: float = 0.05) -> dict[str, float]:
+    """Milliseconds of CPU per request (or login) for each process that spent any."""
+    if units <= 0:
+        return {}
+    return {name: 1000 * seconds / units for name, seconds in used.items() if 1000 * seconds / units >= minimum_ms}
+
+
+def format_cpu(per_unit: dict[str, float]) -> str:
+    total = sum(per_unit.values())
+    return f"{total:.2f} ms (" + ", ".join(f"{name} {ms:.2f}" for name, ms in sorted(per_unit.items(), key=lambda item: -item[1])) + ")"

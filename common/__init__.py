@@ -1,0 +1,1 @@
+"""Code shared by the three Django projects. Nothing here imports a project."""

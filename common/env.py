@@ -1,0 +1,86 @@
+"""One reader for configuration from the environment, shared by every project.
+
+Databases are configured by URL, one variable per alias, named
+``<SERVICE>_DB_<ALIAS>_URL`` (for example ``USERS_DB_USERS_URL``). With a
+variable unset the alias is a SQLite file under ``VAR_DIR`` (``var/`` at the
+repository root by default), so the system runs with nothing installed.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+
+
+def var_dir() -> Path:
+    """Where embedded state lives: SQLite files, the embedded Redis's data."""
+    return Path(env.str("VAR_DIR", default=str(REPO_ROOT / "var"))).resolve()
+
+
+def state_dir(service: str) -> Path:
+    """``VAR_DIR/<service>``, created if missing: a service's embedded files (SQLite, beat schedule)."""
+    path = var_dir() / service
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def database_url_variable(service: str, alias: str) -> str:
+    """The environment variable naming the database URL of ``alias``."""
+    return f"{service.upper()}_DB_{alias.upper()}_URL"
+
+
+def service_databases(service: str, aliases: tuple[str, ...]) -> dict[str, dict]:
+    """``DATABASES`` for a service: one entry per alias, each from its own URL.
+
+    A SQLite file under ``VAR_DIR/<service>/`` stands in for any alias whose
+    variable is unset. A web worker and a Celery worker write the same SQLite
+    file (a change and its outbox row, an event and its inbox row), so SQLite
+    is set up for concurrent writers: it waits on locks instead of failing at
+    once; each transaction takes the write lock when it begins (``IMMEDIATE``),
+    so two that read first and write later queue up instead of one failing with
+    "database is locked" (SQLite cannot wait when a reader asks to become a
+    writer); and the write-ahead log lets readers go on while one writes.
+
+    The write lock is held until a commit returns, so a commit must be quick:
+    with the write-ahead log, ``synchronous=NORMAL`` commits without an fsync
+    (the log is synced at checkpoints; the file is never corrupted, a power cut
+    may lose the last commits), where the default waited for an fsync per
+    commit (5 ms and more on a busy disk) with every other writer of the file
+    queued behind it. Connections are kept between requests (``CONN_MAX_AGE``,
+    as on PostgreSQL): opening one costs a worker a connect, the pragma and
+    Django's SQL functions on every request.
+    """
+    databases = {}
+    for alias in aliases:
+        variable = database_url_variable(service, alias)
+        default = f"sqlite:///{var_dir() / service / f'{alias}.sqlite3'}"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # an unknown scheme is reported just below
+            config = env.db_url(variable, default=default)
+        if not config.get("ENGINE"):
+            raise ImproperlyConfigured(f"{variable} is not a database URL this system supports")
+        if config["ENGINE"] == "django.db.backends.sqlite3":
+            Path(config["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+            config.setdefault("OPTIONS", {}).update(
+                timeout=20,
+                transaction_mode="IMMEDIATE",
+                init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            )
+        else:
+            config["CONN_HEALTH_CHECKS"] = True
+            config.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+        config["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+        databases[alias] = config
+    return databases
+
+
+def redis_url() -> str:
+    """The Redis every part of a service uses (broker, cache, revocation)."""
+    return env.str("REDIS_URL", default="redis://127.0.0.1:6390/0")

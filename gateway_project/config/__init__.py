@@ -1,0 +1,1 @@
+"""The gateway project's configuration: settings, URLs, WSGI, Celery, database router."""

@@ -1,0 +1,145 @@
+"""Settings of the gateway: the only public entry, holding no data of its own.
+
+The gateway proxies every public path to the service that owns it (or, during
+the cutover, to the legacy monolith). It has no database and no Celery tasks:
+what it needs to remember (revocations, rate-limit counters) lives in Redis.
+"""
+
+from common.env import env
+from common.log import logging_config
+from common.settings_base import *  # noqa: F403
+from common.settings_base import LOG_LEVEL, REDIS_URL, redis_cache
+
+SERVICE_NAME = "gateway"
+
+# APPS AND MIDDLEWARE: only what a stateless proxy needs
+# ------------------------------------------------------------------------------
+# contenttypes and auth hold no data here (there is no database): SimpleJWT's
+# token classes import their models, so they must be installed to be importable.
+DJANGO_APPS = ["django.contrib.contenttypes", "django.contrib.auth"]
+THIRD_PARTY_APPS = ["corsheaders", "django_ratelimit"]
+LOCAL_APPS = ["common", "gateway"]
+INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
+MIDDLEWARE = [
+    "common.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    # Outside the rate limits, so a 429 carries CORS headers a browser can read;
+    # preflights are answered here and reach nothing behind.
+    "corsheaders.middleware.CorsMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "gateway.middleware.ApiContentSecurityPolicyMiddleware",
+    "gateway.middleware.RateLimitMiddleware",
+]
+TEMPLATES = []
+DATABASES = {}
+
+LOGGING = logging_config(SERVICE_NAME, LOG_LEVEL)
+
+# UPSTREAMS AND ROUTES
+# ------------------------------------------------------------------------------
+# Where each upstream answers. "legacy" is the Node.js monolith, reachable only
+# while paths are being moved over to the services during the cutover.
+GATEWAY_UPSTREAMS = {
+    "users": env.str("USERS_SERVICE_URL", default="http://127.0.0.1:8001"),
+    "auth": env.str("AUTH_SERVICE_URL", default="http://127.0.0.1:8002"),
+}
+LEGACY_UPSTREAM_URL = env.str("LEGACY_UPSTREAM_URL", default="")
+if LEGACY_UPSTREAM_URL:
+    GATEWAY_UPSTREAMS["legacy"] = LEGACY_UPSTREAM_URL
+# Upstreams that are our own services: they receive the gateway's signed
+# X-Internal-Auth (common.internal_auth). Anything else (the monolith) never does.
+GATEWAY_SIGNED_UPSTREAMS = ("users", "auth")
+
+# Public path prefix -> route. A route is an upstream name (anyone may call it),
+# or {"upstream": name, "auth": "token"}: only a request with a valid, unrevoked
+# access token gets through, and the service is told who the user is.
+# A prefix matches whole path segments ("/api/profile" matches
+# "/api/profile/preferences", not "/api/profiles"); the longest match wins.
+# The path is forwarded unchanged.
+GATEWAY_ROUTES = {
+    "/api/register": "users",
+    "/api/profile": {"upstream": "users", "auth": "token"},
+    "/api/login": "auth",
+    "/api/logout": {"upstream": "auth", "auth": "token"},
+    "/api/change-password": {"upstream": "auth", "auth": "token"},
+    "/api/token/refresh": "auth",
+    "/api/.well-known": "auth",
+    "/admin": "users",
+    "/static": "users",
+}
+
+
+def with_upstream(route, upstream: str):
+    """``route`` sent to another upstream; whether it needs a token stays as it was."""
+    return {**route, "upstream": upstream} if isinstance(route, dict) else upstream
+
+
+# Moves prefixes between upstreams without a code change, one at a time during
+# the cutover: GATEWAY_ROUTE_OVERRIDES="/api/login=legacy,/api/register=legacy".
+for _prefix, _upstream in env.dict("GATEWAY_ROUTE_OVERRIDES", default={}).items():
+    GATEWAY_ROUTES[_prefix] = with_upstream(GATEWAY_ROUTES.get(_prefix, _upstream), _upstream)
+
+# Seconds. Connect fails fast (a refused or unreachable upstream is a 503);
+# reads may take longer before they become a 504.
+GATEWAY_CONNECT_TIMEOUT = env.float("GATEWAY_CONNECT_TIMEOUT", default=1.0)
+GATEWAY_READ_TIMEOUT = env.float("GATEWAY_READ_TIMEOUT", default=10.0)
+# Pooled keep-alive connections kept per upstream.
+GATEWAY_POOL_SIZE = env.int("GATEWAY_POOL_SIZE", default=16)
+# /api/health answers within this budget even when an upstream hangs.
+GATEWAY_HEALTH_TIMEOUT = env.float("GATEWAY_HEALTH_TIMEOUT", default=0.8)
+
+# TOKENS: verified here, on every token-protected request
+# ------------------------------------------------------------------------------
+# Each settings module sets SIMPLE_JWT = simple_jwt_settings(...) with the
+# public key only: the gateway verifies tokens and can never sign one.
+# The monolith's HS256 secret: its tokens stay valid until they expire (under
+# the same revocation rules). Empty: they are refused.
+LEGACY_JWT_SECRET = env.str("LEGACY_JWT_SECRET", default="")
+
+# RATE LIMITS (django-ratelimit, counters in Redis)
+# ------------------------------------------------------------------------------
+# "count/period", the period in s, m, h or d, optionally with a multiplier ("10/15m").
+GATEWAY_RATE_LIMIT_GLOBAL = env.str("GATEWAY_RATE_LIMIT_GLOBAL", default="600/m")  # per IP, every path
+GATEWAY_RATE_LIMIT_LOGIN_IP = env.str("GATEWAY_RATE_LIMIT_LOGIN_IP", default="30/m")
+GATEWAY_RATE_LIMIT_LOGIN_ACCOUNT = env.str("GATEWAY_RATE_LIMIT_LOGIN_ACCOUNT", default="10/15m")
+GATEWAY_RATE_LIMIT_REGISTER_IP = env.str("GATEWAY_RATE_LIMIT_REGISTER_IP", default="10/h")
+# Proxies of our own in front of the gateway, each appending the address it saw
+# to X-Forwarded-For. 0: the client is REMOTE_ADDR and X-Forwarded-For is
+# ignored (a client can write anything there). N: the client is the N-th
+# address from the right of X-Forwarded-For.
+GATEWAY_TRUSTED_PROXY_COUNT = env.int("GATEWAY_TRUSTED_PROXY_COUNT", default=0)
+RATELIMIT_USE_CACHE = "ratelimit"
+RATELIMIT_IP_META_KEY = "gateway.client_ip.client_ip"
+# Redis down: limiting stops (requests go through) rather than refusing everyone.
+RATELIMIT_FAIL_OPEN = True
+CACHES = {
+    **redis_cache(SERVICE_NAME),
+    "ratelimit": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": SERVICE_NAME,
+        # Short timeouts, and a Redis error reads as "no count", which the
+        # fail-open setting above turns into "not limited".
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.25, "SOCKET_TIMEOUT": 0.25, "IGNORE_EXCEPTIONS": True},
+    },
+}
+
+# CORS AND SECURITY HEADERS
+# ------------------------------------------------------------------------------
+# Comma-separated origins of the frontends ("https://app.example.com").
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/api/"
+CORS_EXPOSE_HEADERS = ["Retry-After", "X-Request-ID"]
+CORS_PREFLIGHT_MAX_AGE = env.int("CORS_PREFLIGHT_MAX_AGE", default=86400)
+# Nosniff, referrer policy and X-Frame-Options come from the shared settings.
+# A JSON answer that names no policy of its own gets this one: it loads nothing.
+GATEWAY_API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+# PUBLIC API DOCUMENT
+# ------------------------------------------------------------------------------
+# Where each service publishes its part of the OpenAPI document.
+GATEWAY_SCHEMA_SOURCES = {"users": "/api/schema/users", "auth": "/api/schema/auth"}
+# Seconds the merged document is kept before the services are asked again, and
+# how long each may take to answer.
+GATEWAY_SCHEMA_CACHE_SECONDS = env.int("GATEWAY_SCHEMA_CACHE_SECONDS", default=300)
+GATEWAY_SCHEMA_TIMEOUT = env.float("GATEWAY_SCHEMA_TIMEOUT", default=2.0)

@@ -1,0 +1,19 @@
+"""Settings for a developer's machine and ``make run``: embedded defaults, nothing secret."""
+
+from common.env import var_dir
+from common.jwt_keys import local_key_pair
+from common.settings_base import simple_jwt_settings
+
+from .base import *  # noqa: F403
+from .base import env
+
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="local-only-not-a-secret")
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+
+# The auth service signs with the private half of the same local pair.
+JWT_PUBLIC_KEY = env.str("JWT_PUBLIC_KEY", default="") or local_key_pair(var_dir() / "keys")[1]
+SIMPLE_JWT = simple_jwt_settings(signing_key="", verifying_key=JWT_PUBLIC_KEY)
+
+# Any origin may call the API from a developer's browser.
+CORS_ALLOW_ALL_ORIGINS = True

@@ -1,0 +1,21 @@
+"""Settings for the test suite."""
+
+import tempfile
+from pathlib import Path
+
+from common.jwt_keys import local_key_pair
+from common.settings_base import simple_jwt_settings
+
+from .base import *  # noqa: F403
+
+SECRET_KEY = "test-only-not-a-secret"
+DEBUG = False
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+
+# A key pair made for this run (never the developer's var/keys): the tests sign
+# tokens with the private half, the gateway knows only the public one.
+_JWT_KEYS_DIR = tempfile.TemporaryDirectory(prefix="gateway-test-jwt-")
+JWT_TEST_PRIVATE_KEY, JWT_PUBLIC_KEY = local_key_pair(Path(_JWT_KEYS_DIR.name))
+SIMPLE_JWT = simple_jwt_settings(signing_key="", verifying_key=JWT_PUBLIC_KEY)
+
+CORS_ALLOWED_ORIGINS = ["https://app.example.com"]

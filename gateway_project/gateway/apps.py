@@ -1,0 +1,28 @@
+from django.apps import AppConfig
+
+
+class GatewayConfig(AppConfig):
+    name = "gateway"
+    label = "gateway"
+    verbose_name = "Gateway"
+
+    def ready(self):
+        # Django closes stale database connections and every cache's connection
+        # around each request. The gateway has no database, and its caches
+        # (django-redis) keep their pooled connections open: both are a few
+        # percent of the gateway's CPU per request, doing nothing.
+        from django.conf import settings
+        from django.core import signals
+        from django.core.cache import close_caches
+        from django.db import close_old_connections
+
+        if not settings.DATABASES:
+            signals.request_started.disconnect(close_old_connections)
+            signals.request_finished.disconnect(close_old_connections)
+        default_close = getattr(settings, "DJANGO_REDIS_CLOSE_CONNECTION", False)
+        if all(
+            cache["BACKEND"].startswith("django_redis.")
+            and not cache.get("OPTIONS", {}).get("CLOSE_CONNECTION", default_close)
+            for cache in settings.CACHES.values()
+        ):
+            signals.request_finished.disconnect(close_caches)

@@ -1,0 +1,209 @@
+"""Forwarding a request to its upstream over pooled keep-alive connections.
+
+One ``urllib3.PoolManager`` per process keeps connections to each upstream open
+between requests. Connects fail fast; reads have their own timeout. Whatever
+goes wrong upstream becomes a JSON error here: 503 when the upstream cannot be
+reached, 504 when it does not answer in time, 502 when it answers garbage.
+
+What a client says about who it is (``X-Internal-*``, ``X-User-*``) is dropped;
+each of our services gets the gateway's own signed ``X-Internal-Auth`` instead,
+naming the user whose token the gateway validated. The legacy monolith never
+gets one.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+
+import urllib3
+from django.conf import settings
+from django.http import HttpResponse
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    MaxRetryError,
+    NewConnectionError,
+    ReadTimeoutError,
+)
+from urllib3.util import parse_url
+
+from common.errors import error_response
+from common.internal_auth import INTERNAL_AUTH_HEADER, sign_internal
+from common.request_context import REQUEST_ID_HEADER
+
+from .authentication import Identity
+from .routing import Route
+
+logger = logging.getLogger(__name__)
+
+# The ``iss`` of every assertion the gateway signs.
+ISSUER = "gateway"
+
+# RFC 9110 section 7.6.1: meaningful for one connection only, never forwarded.
+HOP_BY_HOP_HEADERS = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+# Set by the gateway itself for every request; a client's own values are dropped.
+GATEWAY_SET_HEADERS = frozenset(
+    {"host", "content-length", "x-request-id", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto"}
+)
+# Who the user is, the services learn from the gateway's signed X-Internal-Auth
+# alone: whatever a client claims about itself never reaches an upstream.
+IDENTITY_HEADERS = frozenset({"x-user-id", "x-user-email"})
+IDENTITY_HEADER_PREFIX = "x-internal-"
+_ALWAYS_DROPPED = HOP_BY_HOP_HEADERS | GATEWAY_SET_HEADERS | IDENTITY_HEADERS
+# Of an upstream's answer: the gateway sets its own length and request id.
+_NOT_RELAYED = HOP_BY_HOP_HEADERS | {"content-length", REQUEST_ID_HEADER.lower()}
+
+_pool: urllib3.PoolManager | None = None
+# Per upstream base URL: the manager's pool for its host and the base URL's path, so forwarding
+# does not parse a URL and look its pool up on every request.
+_upstream_pools: dict[str, tuple[urllib3.HTTPConnectionPool, str]] = {}
+
+
+def pool() -> urllib3.PoolManager:
+    """The process's connection pool, made on first use (after gunicorn forks)."""
+    global _pool, _upstream_pools
+    if _pool is None:
+        _upstream_pools = {}
+        _pool = urllib3.PoolManager(
+            num_pools=16,
+            maxsize=settings.GATEWAY_POOL_SIZE,
+            block=False,
+            timeout=urllib3.Timeout(connect=settings.GATEWAY_CONNECT_TIMEOUT, read=settings.GATEWAY_READ_TIMEOUT),
+            # Retry only a failed connect: the request was never sent, so even a
+            # POST is safe to try again. Never retry once it may have arrived.
+            retries=urllib3.Retry(total=1, connect=1, read=0, redirect=0, status=0, other=0),
+        )
+    return _pool
+
+
+def upstream_pool(base_url: str) -> tuple[urllib3.HTTPConnectionPool, str]:
+    """The pooled connections to an upstream, from the process's pool, and its base URL's path ("" usually)."""
+    manager = pool()
+    found = _upstream_pools.get(base_url)
+    if found is None:
+        found = _upstream_pools[base_url] = (
+            manager.connection_from_url(base_url),
+            (parse_url(base_url).path or "").rstrip("/"),
+        )
+    return found
+
+
+def _connection_options(connection: str | None) -> set[str]:
+    """Header names a ``Connection`` header lists: hop-by-hop too (RFC 9110 section 7.6.1)."""
+    return {option.strip().lower() for option in (connection or "").split(",") if option.strip()}
+
+
+def upstream_headers(request, route: Route, identity: Identity | None = None) -> dict[str, str]:
+    """The headers to send upstream: the client's, minus hop-by-hop and identity, plus forwarding facts.
+
+    A service upstream also gets ``X-Internal-Auth``: the gateway's signed word
+    on who calls, with the user ``identity`` names when a token was validated.
+    """
+    connection_options = _connection_options(request.headers.get("Connection"))
+    headers = {
+        name: value
+        for name, value in request.headers.items()
+        if (lowered := name.lower()) not in _ALWAYS_DROPPED
+        and lowered not in connection_options
+        and not lowered.startswith(IDENTITY_HEADER_PREFIX)
+    }
+    client_ip = request.META.get("REMOTE_ADDR", "")
+    earlier = request.headers.get("X-Forwarded-For")
+    headers["X-Forwarded-For"] = f"{earlier}, {client_ip}" if earlier else client_ip
+    headers["X-Forwarded-Host"] = request.get_host()
+    headers["X-Forwarded-Proto"] = request.scheme
+    headers[REQUEST_ID_HEADER] = request.request_id
+    if route.signed:
+        headers[INTERNAL_AUTH_HEADER] = internal_assertion(route.upstream, identity)
+    return headers
+
+
+def internal_assertion(upstream: str, identity: Identity | None) -> str:
+    """``X-Internal-Auth`` for one request to ``upstream``, naming the user when there is one."""
+    if identity is None:
+        return sign_internal(upstream, issuer=ISSUER)
+    return sign_internal(
+        upstream,
+        issuer=ISSUER,
+        user_id=identity.user_id,
+        email=identity.email,
+        jti=identity.jti,
+        token_exp=identity.token_exp,
+    )
+
+
+def forward(request, route: Route, identity: Identity | None = None) -> HttpResponse:
+    """Send ``request`` to ``route``'s upstream and relay its answer."""
+    connections, base_path = upstream_pool(route.base_url)
+    try:
+        upstream = connections.urlopen(
+            request.method,
+            base_path + request.get_full_path(),
+            body=request.body or None,
+            headers=upstream_headers(request, route, identity),
+            redirect=False,
+            assert_same_host=False,
+            preload_content=True,
+            decode_content=False,
+        )
+    except MaxRetryError as exc:
+        return _upstream_failure(route, exc.reason or exc)
+    except HTTPError as exc:
+        return _upstream_failure(route, exc)
+    return relay(upstream)
+
+
+def _upstream_failure(route: Route, exc: Exception) -> HttpResponse:
+    if isinstance(exc, ReadTimeoutError):
+        status, message = 504, "Upstream timed out"
+    elif isinstance(exc, (NewConnectionError, ConnectTimeoutError)):
+        status, message = 503, "Service unavailable"
+    else:
+        status, message = 502, "Bad gateway"
+    logger.warning(
+        "upstream failure",
+        extra={"upstream": route.upstream, "error": type(exc).__name__, "status": status},
+    )
+    return error_response(message, status)
+
+
+def relay(upstream: urllib3.BaseHTTPResponse) -> HttpResponse:
+    """The upstream's answer as a Django response, errors kept JSON."""
+    content_type = upstream.headers.get("Content-Type", "")
+    if upstream.status >= 400 and "json" not in content_type.lower():
+        # An upstream error page (the legacy monolith's HTML stack traces, say)
+        # never reaches a client: keep the status, replace the body.
+        return error_response(_reason(upstream.status), upstream.status)
+    response = HttpResponse(upstream.data, status=upstream.status)
+    connection_options = _connection_options(upstream.headers.get("Connection"))
+    for name in upstream.headers:  # each field name once, however many lines it came on
+        lowered = name.lower()
+        if lowered in _NOT_RELAYED or lowered in connection_options:
+            continue
+        if lowered == "set-cookie":
+            for value in upstream.headers.getlist(name):
+                response.cookies.load(value)
+        else:
+            # Repeated lines of a field are one comma-separated list (RFC 9110 section 5.3).
+            response[name] = upstream.headers[name]
+    return response
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Upstream error"

@@ -1,0 +1,385 @@
+"""Authentication at the edge: every token attack refused in the monolith's shapes, the user named to the services."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.test import override_settings
+
+from common import revocation
+from common.internal_auth import verify_internal
+from common.jwt_keys import local_key_pair
+
+from .tokens import LEGACY_SECRET, access_claims, access_token, bearer, legacy_token, new_user_id, sign
+
+ROUTES = {
+    "/api/profile": {"upstream": "users", "auth": "token"},
+    "/api/logout": {"upstream": "auth", "auth": "token"},
+    "/api/login": "auth",
+    "/api/old": "legacy",
+    "/api/old-protected": {"upstream": "legacy", "auth": "token"},
+}
+REQUIRED = {"error": "Access token required"}
+INVALID = {"error": "Invalid or expired token"}
+
+
+@pytest.fixture
+def upstreams(start_upstream):
+    """users, auth and legacy upstreams that echo, with the routes above pointing at them."""
+    users, auth, legacy = start_upstream(), start_upstream(), start_upstream()
+    with override_settings(
+        GATEWAY_UPSTREAMS={"users": users.url, "auth": auth.url, "legacy": legacy.url}, GATEWAY_ROUTES=ROUTES
+    ):
+        yield {"users": users, "auth": auth, "legacy": legacy}
+
+
+@pytest.fixture
+def revoke(gateway_redis):
+    """Writes revocation state the way the auth service does; forgets the users' minimum versions afterwards."""
+    client = revocation.client_for(gateway_redis)
+    users = []
+
+    class Revoke:
+        @staticmethod
+        def token(jti: str) -> None:
+            revocation.revoke_token(client, jti, int(time.time()) + 600)
+
+        @staticmethod
+        def family(family: str) -> None:
+            revocation.revoke_family(client, family, int(time.time()) + 600)
+
+        @staticmethod
+        def below_version(user_id: int, version: int) -> None:
+            users.append(user_id)
+            revocation.set_minimum_version(client, user_id, version)
+
+    yield Revoke
+    for user_id in users:
+        client.delete(f"{revocation.PREFIX}:user:{user_id}")
+
+
+def b64(data: dict | bytes) -> str:
+    raw = data if isinstance(data, bytes) else json.dumps(data).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def unsigned_token(claims: dict) -> str:
+    """``alg: none``: no signature at all."""
+    return f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(claims)}."
+
+
+def hs256_with_public_key(claims: dict) -> str:
+    """The key-confusion attack: HMAC keyed with the (public) RSA key the gateway verifies with."""
+    signing_input = f"{b64({'alg': 'HS256', 'typ': 'JWT'})}.{b64(claims)}"
+    signature = hmac.new(settings.JWT_PUBLIC_KEY.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{b64(signature)}"
+
+
+def forged(token: str) -> str:
+    """A real token whose payload was changed to name another user; the signature is the original's."""
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["userId"] = 1
+    return f"{header}.{b64(claims)}.{signature}"
+
+
+def assert_refused(response, status: int, body: dict, *upstreams) -> None:
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == body
+    for upstream in upstreams:
+        assert upstream.received == []
+
+
+def internal_claims(received, audience: str) -> dict:
+    [value] = received.header_values("X-Internal-Auth")
+    return verify_internal(value, audience)
+
+
+# NO TOKEN: 401
+# ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("authorization", [None, "", "Bearer", "Bearer ", "bearer    "])
+def test_no_token_is_401_access_token_required(client, upstreams, authorization):
+    headers = {} if authorization is None else {"Authorization": authorization}
+    response = client.get("/api/profile", headers=headers)
+
+    assert_refused(response, 401, REQUIRED, upstreams["users"])
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "POST", "DELETE"])
+def test_every_method_of_a_protected_route_needs_the_token(client, upstreams, method):
+    response = client.generic(method, "/api/profile/preferences", data=b"{}", content_type="application/json")
+
+    assert_refused(response, 401, REQUIRED, upstreams["users"])
+
+
+# INVALID TOKENS: 403, and nothing reaches the service
+# ------------------------------------------------------------------------------
+
+
+def _other_key_token(tmp_path: Path) -> str:
+    other_private, _ = local_key_pair(tmp_path / "other-keys")
+    return sign(access_claims(), key=other_private)
+
+
+ATTACKS = {
+    "garbage": lambda tmp: "garbage",
+    "three-garbage-parts": lambda tmp: "a.b.c",
+    "alg-none": lambda tmp: unsigned_token(access_claims()),
+    "alg-none-with-a-real-signature": lambda tmp: unsigned_token(access_claims())
+    + access_token().rsplit(".", 1)[1],
+    "forged-payload": lambda tmp: forged(access_token()),
+    "signed-by-another-key": _other_key_token,
+    "hs256-keyed-with-the-public-key": lambda tmp: hs256_with_public_key(access_claims()),
+    "expired": lambda tmp: access_token(exp=int(time.time()) - 1, iat=int(time.time()) - 3600),
+    "no-exp": lambda tmp: access_token(exp=None),
+    "refresh-token-as-access": lambda tmp: access_token(token_type="refresh"),
+    "no-token-type": lambda tmp: access_token(token_type=None),
+    "no-jti": lambda tmp: access_token(jti=None),
+    "user-id-not-a-number": lambda tmp: access_token(userId="abc"),
+    "user-id-a-list": lambda tmp: access_token(userId=[1]),
+    "version-not-a-number": lambda tmp: access_token(ver="9"),
+    "legacy-token-without-the-legacy-secret": lambda tmp: legacy_token(),
+}
+
+
+@pytest.mark.parametrize("attack", list(ATTACKS))
+def test_an_invalid_token_is_403_invalid_or_expired(client, upstreams, tmp_path, attack):
+    token = ATTACKS[attack](tmp_path)
+    response = client.get("/api/profile", headers=bearer(token))
+
+    assert_refused(response, 403, INVALID, upstreams["users"])
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    ["Basic dXNlcjpwYXNz", "Token {token}", "Bearer {token} extra", "{token}"],
+    ids=["basic", "other-scheme", "extra-words", "no-scheme"],
+)
+def test_a_token_not_presented_as_bearer_is_refused(client, upstreams, authorization):
+    response = client.get("/api/profile", headers={"Authorization": authorization.format(token=access_token())})
+
+    assert response.status_code in (401, 403)
+    assert response.json() in (REQUIRED, INVALID)
+    assert upstreams["users"].received == []
+
+
+# A VALID TOKEN: forwarded, the user named in X-Internal-Auth
+# ------------------------------------------------------------------------------
+
+
+def test_a_valid_token_reaches_the_service_with_the_user_in_the_internal_credential(client, upstreams):
+    claims = access_claims(email="ada@example.com")
+    token = sign(claims)
+    response = client.put(
+        "/api/profile",
+        data={"name": "Ada"},
+        content_type="application/json",
+        headers={**bearer(token), "X-Request-ID": "req-42"},
+    )
+
+    assert response.status_code == 200
+    [received] = upstreams["users"].received
+    assert (received.method, received.target, json.loads(received.body)) == ("PUT", "/api/profile", {"name": "Ada"})
+    internal = internal_claims(received, "users")
+    assert internal["iss"] == "gateway"
+    assert internal["rid"] == "req-42"
+    assert (internal["sub"], internal["email"], internal["jti"], internal["token_exp"]) == (
+        str(claims["userId"]),
+        "ada@example.com",
+        claims["jti"],
+        claims["exp"],
+    )
+    assert internal["exp"] - internal["iat"] <= 60
+
+
+def test_the_credential_is_for_the_service_the_route_goes_to(client, upstreams):
+    response = client.post("/api/logout", data={}, content_type="application/json", headers=bearer(access_token()))
+
+    assert response.status_code == 200
+    [received] = upstreams["auth"].received
+    assert internal_claims(received, "auth")["sub"]
+    with pytest.raises(Exception):
+        internal_claims(received, "users")
+
+
+def test_a_user_id_given_as_digits_is_that_number(client, upstreams):
+    response = client.get("/api/profile", headers=bearer(access_token(userId="42")))
+
+    assert response.status_code == 200
+    assert internal_claims(upstreams["users"].received[0], "users")["sub"] == "42"
+
+
+def test_a_public_route_gets_an_anonymous_credential(client, upstreams):
+    response = client.post("/api/login", data={"email": "a@b.c"}, content_type="application/json")
+
+    assert response.status_code == 200
+    internal = internal_claims(upstreams["auth"].received[0], "auth")
+    assert internal["iss"] == "gateway"
+    assert "sub" not in internal and "email" not in internal
+
+
+def test_a_token_on_a_public_route_is_not_checked_and_names_nobody(client, upstreams):
+    response = client.post("/api/login", data={}, content_type="application/json", headers=bearer("garbage"))
+
+    assert response.status_code == 200
+    assert "sub" not in internal_claims(upstreams["auth"].received[0], "auth")
+
+
+SPOOFED = {
+    "X-Internal-Auth": "eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.",
+    "X-User-Id": "1",
+    "X-User-Email": "admin@example.com",
+    "X-Internal-Role": "admin",
+    "X-Internal-Service": "auth",
+}
+
+
+@pytest.mark.parametrize("path, upstream", [("/api/profile", "users"), ("/api/login", "auth")])
+def test_identity_headers_a_client_sends_never_reach_a_service(client, upstreams, path, upstream):
+    user_id = new_user_id()
+    response = client.post(
+        path, data={}, content_type="application/json", headers={**SPOOFED, **bearer(access_token(user_id))}
+    )
+
+    assert response.status_code == 200
+    [received] = upstreams[upstream].received
+    assert {name for name in received.header_names if name.startswith(("x-internal-", "x-user-"))} == {
+        "x-internal-auth"
+    }
+    internal = internal_claims(received, upstream)  # the gateway's own, not the client's
+    assert internal.get("sub") in (None, str(user_id))
+
+
+@pytest.mark.parametrize("path", ["/api/old", "/api/old-protected"])
+def test_the_legacy_upstream_never_gets_an_internal_credential(client, upstreams, path):
+    token = access_token()
+    response = client.get(path, headers={**SPOOFED, **bearer(token)})
+
+    assert response.status_code == 200
+    [received] = upstreams["legacy"].received
+    assert not {name for name in received.header_names if name.startswith(("x-internal-", "x-user-"))}
+    assert received.header("Authorization") == f"Bearer {token}"
+
+
+# REVOCATION: checked on every protected request
+# ------------------------------------------------------------------------------
+
+
+def test_a_revoked_token_is_403_at_once(client, upstreams, revoke):
+    claims = access_claims()
+    token = sign(claims)
+    assert client.get("/api/profile", headers=bearer(token)).status_code == 200
+
+    revoke.token(claims["jti"])
+
+    assert_refused(client.get("/api/profile", headers=bearer(token)), 403, INVALID)
+    assert len(upstreams["users"].received) == 1
+    # Another token of the same user and session is still good.
+    same_session = access_token(claims["userId"], fam=claims["fam"])
+    assert client.get("/api/profile", headers=bearer(same_session)).status_code == 200
+
+
+def test_a_revoked_family_kills_every_token_of_the_session(client, upstreams, revoke):
+    user_id, family = new_user_id(), "family-" + access_claims()["jti"]
+    first, second = access_token(user_id, fam=family), access_token(user_id, fam=family)
+    other_session = access_token(user_id)
+
+    revoke.family(family)
+
+    assert_refused(client.get("/api/profile", headers=bearer(first)), 403, INVALID)
+    assert_refused(client.get("/api/profile", headers=bearer(second)), 403, INVALID)
+    assert client.get("/api/profile", headers=bearer(other_session)).status_code == 200
+
+
+def test_tokens_below_the_users_minimum_version_are_revoked(client, upstreams, revoke):
+    user_id = new_user_id()
+    old, current = access_token(user_id, ver=2), access_token(user_id, ver=3)
+
+    revoke.below_version(user_id, 3)
+
+    assert_refused(client.get("/api/profile", headers=bearer(old)), 403, INVALID)
+    assert client.get("/api/profile", headers=bearer(current)).status_code == 200
+    # Another user's tokens are untouched.
+    assert client.get("/api/profile", headers=bearer(access_token(ver=0))).status_code == 200
+
+
+def test_redis_unreachable_fails_closed_for_protected_routes_only(client, upstreams, unreachable_redis_url):
+    from .conftest import ratelimit_cache
+
+    with override_settings(
+        REDIS_URL=unreachable_redis_url,
+        CACHES=ratelimit_cache(unreachable_redis_url, "unreachable"),
+        GATEWAY_RATE_LIMIT_GLOBAL="1/d",
+    ):
+        protected = client.get("/api/profile", headers=bearer(access_token()))
+        public = [client.post("/api/login", data={}, content_type="application/json") for _ in range(3)]
+
+    assert_refused(protected, 503, {"error": "Service unavailable"}, upstreams["users"])
+    # Rate limiting cannot count either, and lets requests through (fail open).
+    assert [response.status_code for response in public] == [200, 200, 200]
+    assert len(upstreams["auth"].received) == 3
+
+
+# LEGACY TOKENS: honoured only with LEGACY_JWT_SECRET, under the same revocation rules
+# ------------------------------------------------------------------------------
+
+
+def test_a_legacy_token_is_honoured_while_the_legacy_secret_is_set(client, upstreams):
+    user_id = new_user_id()
+    token = legacy_token(user_id, email="old@example.com")
+    with override_settings(LEGACY_JWT_SECRET=LEGACY_SECRET):
+        response = client.get("/api/profile", headers=bearer(token))
+
+    assert response.status_code == 200
+    internal = internal_claims(upstreams["users"].received[0], "users")
+    assert (internal["sub"], internal["email"]) == (str(user_id), "old@example.com")
+    # No jti of its own: one derived from the token, so logout can revoke it.
+    assert internal["jti"] == revocation.legacy_token_id(token)
+    assert internal["token_exp"] > time.time() + 23 * 3600
+
+
+def test_without_the_legacy_secret_a_legacy_token_is_refused(client, upstreams):
+    with override_settings(LEGACY_JWT_SECRET=""):
+        response = client.get("/api/profile", headers=bearer(legacy_token()))
+
+    assert_refused(response, 403, INVALID, upstreams["users"])
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: legacy_token(secret="some-other-secret-of-at-least-32-bytes"),
+        lambda: legacy_token(exp=int(time.time()) - 1, iat=int(time.time()) - 24 * 3600),
+        lambda: legacy_token(exp=None),
+        lambda: legacy_token(userId=None),
+        lambda: unsigned_token({"userId": 1, "email": "x@y.z", "exp": int(time.time()) + 60}),
+    ],
+    ids=["other-secret", "expired", "no-exp", "no-user-id", "alg-none"],
+)
+def test_an_invalid_legacy_token_is_refused_even_with_the_secret(client, upstreams, make):
+    with override_settings(LEGACY_JWT_SECRET=LEGACY_SECRET):
+        response = client.get("/api/profile", headers=bearer(make()))
+
+    assert_refused(response, 403, INVALID, upstreams["users"])
+
+
+def test_a_legacy_token_follows_the_revocation_rules(client, upstreams, revoke):
+    logged_out_user, password_changed_user = new_user_id(), new_user_id()
+    logged_out, password_changed = legacy_token(logged_out_user), legacy_token(password_changed_user)
+    with override_settings(LEGACY_JWT_SECRET=LEGACY_SECRET):
+        assert client.get("/api/profile", headers=bearer(logged_out)).status_code == 200
+        revoke.token(revocation.legacy_token_id(logged_out))  # logout
+        revoke.below_version(password_changed_user, 1)  # password change: every version-0 token dies
+
+        assert_refused(client.get("/api/profile", headers=bearer(logged_out)), 403, INVALID)
+        assert_refused(client.get("/api/profile", headers=bearer(password_changed)), 403, INVALID)

@@ -1,0 +1,216 @@
+"""The monolith's users.db imported into both services, then used through the gateway with the old passwords.
+
+A system of its own: the legacy ids (1, 2, 3, 5, ...) must find empty databases,
+as they will at the cutover.
+"""
+
+from __future__ import annotations
+
+import csv
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import manage_all
+from accounts import call, claims_of, login, register, unique_email
+from common.legacy_db import EXIT_ERROR, EXIT_NEEDS_ATTENTION, EXIT_VERIFY_MISMATCH
+from common.legacy_testing import LONG_PASSWORD, bcryptjs_hash, legacy_database, legacy_users
+from manage_all import REPO_ROOT
+
+USERS = legacy_users()
+
+
+def migrate_from_sqlite(system, path: Path, *options: str) -> subprocess.CompletedProcess:
+    """``python manage_all.py migrate_from_sqlite PATH`` against ``system``'s databases."""
+    return subprocess.run(
+        [sys.executable, "manage_all.py", "migrate_from_sqlite", str(path), "--quiet", *options],
+        cwd=REPO_ROOT,
+        env=system.config.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def legacy(own_system, tmp_path_factory):
+    """(system, gateway URL, users.db path, the first import's outcome): imported once for the module."""
+    system, _ = own_system
+    path = legacy_database(tmp_path_factory.mktemp("legacy") / "users.db")
+    first = migrate_from_sqlite(system, path)
+    return system, system.gateway_url, path, first
+
+
+def report(system, service: str) -> list[dict[str, str]]:
+    path = system.config.var_dir / service / f"legacy-import-{service}-report.csv"
+    with path.open(encoding="utf-8") as file:
+        return list(csv.DictReader(file))
+
+
+def logged_in(gateway: str, email: str, password: str) -> dict:
+    status, body = login(gateway, email, password)
+    assert status == 200, body
+    return body
+
+
+def test_the_import_runs_in_the_users_service_then_the_auth_service(legacy):
+    _, _, _, first = legacy
+
+    assert first.returncode == EXIT_NEEDS_ATTENTION, first.stderr
+    assert first.stdout.index("== users:") < first.stdout.index("== auth:")
+    assert "users: read 13 rows" in first.stdout and "auth: read 13 rows" in first.stdout
+    assert "Traceback" not in first.stderr
+
+
+def test_an_old_password_logs_in_through_the_gateway_as_the_same_user(legacy):
+    _, gateway, _, _ = legacy
+
+    body = logged_in(gateway, "alice@example.com", "alice-password")
+
+    assert body["message"] == "Login successful"
+    assert body["user"]["id"] == USERS["alice"].id
+    assert (body["user"]["email"], body["user"]["name"]) == ("alice@example.com", "Alice")
+    assert body["user"]["created_at"].startswith("2019-01-01T00:00:37")
+    assert claims_of(body["token"])["userId"] == USERS["alice"].id
+
+
+def test_the_token_opens_the_imported_profile(legacy):
+    _, gateway, _, _ = legacy
+    token = logged_in(gateway, "zoe@example.com", "alice-password")["token"]
+
+    status, _, body = call(gateway, "GET", "/api/profile", token=token)
+
+    assert status == 200, body
+    assert body["user"]["id"] == USERS["zoe"].id
+    assert body["user"]["name"] == "Zoë 山田 🎉"
+    assert body["user"]["created_at"].startswith("2019-03-03T03:03:03.123")
+
+
+def test_a_gmail_address_typed_the_old_way_logs_in(legacy):
+    _, gateway, _, _ = legacy
+
+    body = logged_in(gateway, "New.Person+x@Gmail.com", "gmail-password")
+
+    assert body["user"]["id"] == USERS["gmail"].id
+    assert body["user"]["email"] == "newperson@gmail.com"
+    assert body["user"]["name"] is None
+
+
+def test_a_password_over_72_bytes_logs_in(legacy):
+    _, gateway, _, _ = legacy
+
+    assert logged_in(gateway, "long.password@example.com", LONG_PASSWORD)["user"]["id"] == USERS["long_password"].id
+
+
+def test_rows_kept_out_by_the_policy_do_not_log_in(legacy):
+    _, gateway, _, _ = legacy
+
+    assert login(gateway, "User5@EXAMPLE.com", "variant-password") == (401, {"error": "Invalid credentials"})
+    assert login(gateway, "sha@example.com", "anything-at-all") == (401, {"error": "Invalid credentials"})
+    assert logged_in(gateway, "User5@EXAMPLE.com", "five-password")["user"]["id"] == USERS["five"].id
+
+
+def test_each_service_reports_the_rows_that_need_a_person(legacy):
+    system, _, _, _ = legacy
+    skipped = {
+        (USERS["five_variant"].id, "duplicate_email"),
+        (USERS["mixed_variant"].id, "duplicate_email"),
+        (USERS["empty"].id, "empty_email"),
+        (USERS["unreadable_date"].id, "created_at_unreadable"),
+    }
+
+    assert {(int(row["id"]), row["issue"]) for row in report(system, "users")} == skipped
+    assert {(int(row["id"]), row["issue"]) for row in report(system, "auth")} == skipped | {
+        (USERS["sha"].id, "not_bcrypt")
+    }
+
+
+def test_running_it_again_imports_nothing_twice(legacy):
+    system, _, path, _ = legacy
+
+    again = migrate_from_sqlite(system, path)
+
+    assert again.returncode == EXIT_NEEDS_ATTENTION, again.stderr
+    assert again.stdout.count("inserted 0, updated 0") == 2
+
+
+def test_verify_compares_users_db_with_both_services_after_logins(legacy):
+    system, gateway, path, _ = legacy
+    logged_in(gateway, "padded@example.com", "alice-password")  # its hash becomes Argon2
+
+    verified = migrate_from_sqlite(system, path, "--verify")
+
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "users: verified 13 rows of users.db" in verified.stdout
+    assert "auth: verified 13 rows of users.db" in verified.stdout
+    assert "0 mismatches" in verified.stdout
+
+
+def test_new_registrations_get_ids_after_the_legacy_ones(legacy):
+    _, gateway, path, _ = legacy
+    with sqlite3.connect(path) as connection:
+        (highest,) = connection.execute("SELECT MAX(id) FROM users").fetchone()
+    connection.close()
+
+    status, body = register(gateway, unique_email("after-import"))
+
+    assert status == 201, body
+    assert body["user"]["id"] > highest
+
+
+def test_a_catch_up_run_brings_users_the_monolith_added_and_changed(legacy):
+    system, gateway, path, _ = legacy
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "INSERT INTO users VALUES (500, 'late@example.com', ?, 'Late', '2024-05-05T05:05:05.000Z')",
+            [bcryptjs_hash("late-password")],
+        )
+        connection.execute("UPDATE users SET name = 'Renamed' WHERE id = ?", [USERS["mixed"].id])
+    connection.close()
+
+    caught_up = migrate_from_sqlite(system, path)
+
+    assert caught_up.stdout.count("inserted 1, updated 1") == 2, caught_up.stdout
+    assert logged_in(gateway, "late@example.com", "late-password")["user"]["id"] == 500
+    assert logged_in(gateway, "mixed@example.com", "alice-password")["user"]["name"] == "Renamed"
+
+
+def test_bad_input_stops_before_the_auth_service_with_one_line(legacy, tmp_path):
+    system, _, _, _ = legacy
+    path = tmp_path / "users.db"
+    path.write_text("this is not a database\n")
+
+    failed = migrate_from_sqlite(system, path)
+
+    assert failed.returncode == EXIT_ERROR
+    assert "== auth" not in failed.stdout
+    (line,) = [line for line in failed.stderr.splitlines() if "not a SQLite database" in line]
+    assert line.endswith("(nothing was imported)")
+    assert "Traceback" not in failed.stderr
+
+
+@pytest.mark.parametrize(
+    ("statuses", "projects_run", "status"),
+    [
+        ([EXIT_NEEDS_ATTENTION, 0], ["users_project", "auth_project"], EXIT_NEEDS_ATTENTION),
+        ([EXIT_VERIFY_MISMATCH, EXIT_NEEDS_ATTENTION], ["users_project", "auth_project"], EXIT_VERIFY_MISMATCH),
+        ([0, EXIT_ERROR], ["users_project", "auth_project"], EXIT_ERROR),
+        ([EXIT_ERROR], ["users_project"], EXIT_ERROR),
+    ],
+)
+def test_manage_all_runs_users_then_auth_and_exits_with_the_most_serious_status(
+    monkeypatch, statuses, projects_run, status
+):
+    answers, ran = iter(statuses), []
+
+    def call(argv, env):
+        ran.append(Path(argv[1]).parent.name)
+        return next(answers)
+
+    monkeypatch.setattr(manage_all.subprocess, "call", call)
+
+    assert manage_all.run_legacy_import(["gateway", "auth", "users"], ["users.db"], {}) == status
+    assert ran == projects_run

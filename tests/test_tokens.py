@@ -1,0 +1,456 @@
+"""Sessions and tokens across the gateway and both services: logout, refresh, attacks, legacy tokens, Redis down."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import time
+
+import jwt
+import pytest
+
+from accounts import (
+    NEW_PASSWORD,
+    PASSWORD,
+    access_claims,
+    b64,
+    call,
+    claims_of,
+    forged,
+    login,
+    new_account,
+    system_private_key,
+    system_public_key,
+    unique_email,
+    unsigned,
+)
+from common.jwt_keys import local_key_pair
+from conftest import launched_system
+from http_client import request, wait_for_status
+
+REQUIRED = {"error": "Access token required"}
+INVALID = {"error": "Invalid or expired token"}
+LEGACY_SECRET = "the-monoliths-jwt-secret-for-the-e2e-tests"
+
+
+@pytest.fixture
+def gateway(running_system) -> str:
+    system, _ = running_system
+    return system.gateway_url
+
+
+def profile_status(gateway: str, token: str) -> int:
+    return call(gateway, "GET", "/api/profile", token=token)[0]
+
+
+# LOGOUT
+# ------------------------------------------------------------------------------
+
+
+def test_logout_kills_the_presented_token_at_once(gateway):
+    account = new_account(gateway, "logout")
+    other_session = login(gateway, account["email"])[1]["token"]
+
+    status, _, body = call(gateway, "POST", "/api/logout", {}, token=account["token"])
+
+    assert status == 200, body
+    assert call(gateway, "GET", "/api/profile", token=account["token"])[0::2] == (403, INVALID)
+    assert call(gateway, "POST", "/api/logout", {}, token=account["token"])[0::2] == (403, INVALID)
+    # Another login of the same user is another session.
+    assert profile_status(gateway, other_session) == 200
+
+
+def test_logout_with_the_refresh_token_ends_the_whole_session(gateway):
+    account = new_account(gateway, "logout-refresh")
+    status, _, rotated = call(gateway, "POST", "/api/token/refresh", {"refresh": account["refresh"]})
+    assert status == 200
+
+    status, _, body = call(gateway, "POST", "/api/logout", {"refresh": rotated["refresh"]}, token=account["token"])
+
+    assert status == 200, body
+    # The other access token of the session, and its refresh token, die with it.
+    assert profile_status(gateway, rotated["token"]) == 403
+    assert call(gateway, "POST", "/api/token/refresh", {"refresh": rotated["refresh"]})[0] == 401
+
+
+def test_logout_without_a_token_is_401(gateway):
+    assert call(gateway, "POST", "/api/logout", {})[0::2] == (401, REQUIRED)
+
+
+# REFRESH: rotation, and a reused refresh token kills the family
+# ------------------------------------------------------------------------------
+
+
+def test_refresh_rotates_and_the_new_tokens_work(gateway):
+    account = new_account(gateway, "refresh")
+
+    status, _, body = call(gateway, "POST", "/api/token/refresh", {"refresh": account["refresh"]})
+
+    assert status == 200, body
+    assert body["token"] != account["token"] and body["refresh"] != account["refresh"]
+    assert claims_of(body["token"])["userId"] == account["id"]
+    assert profile_status(gateway, body["token"]) == 200
+    assert call(gateway, "POST", "/api/token/refresh", {"refresh": body["refresh"]})[0] == 200
+
+
+def test_a_reused_refresh_token_is_refused_and_kills_its_family(gateway):
+    account = new_account(gateway, "reuse")
+    other_session = login(gateway, account["email"])[1]
+    status, _, rotated = call(gateway, "POST", "/api/token/refresh", {"refresh": account["refresh"]})
+    assert status == 200
+
+    status, _, body = call(gateway, "POST", "/api/token/refresh", {"refresh": account["refresh"]})
+
+    assert (status, body) == (401, INVALID)
+    for token in (account["token"], rotated["token"]):
+        assert call(gateway, "GET", "/api/profile", token=token)[0::2] == (403, INVALID)
+    assert call(gateway, "POST", "/api/token/refresh", {"refresh": rotated["refresh"]})[0] == 401
+    assert profile_status(gateway, other_session["token"]) == 200
+
+
+# TOKEN ATTACKS at the gateway
+# ------------------------------------------------------------------------------
+
+
+def _attacks(system, account) -> dict[str, str]:
+    private_key, public_key = system_private_key(system), system_public_key(system)
+    other_private, _ = local_key_pair(system.config.var_dir / "attacker-keys")
+    claims = access_claims(account["id"], account["email"])
+    now = int(time.time())
+    signing_input = f"{b64({'alg': 'HS256', 'typ': 'JWT'})}.{b64(claims)}"
+    key_confusion = hmac.new(public_key.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return {
+        "garbage": "garbage",
+        "alg-none": unsigned(claims),
+        "forged-user": forged(account["token"], userId=account["id"] + 1),
+        "expired": jwt.encode({**claims, "iat": now - 7200, "exp": now - 60}, private_key, algorithm="RS256"),
+        "no-exp": jwt.encode({k: v for k, v in claims.items() if k != "exp"}, private_key, algorithm="RS256"),
+        "refresh-as-access": account["refresh"],
+        "another-key": jwt.encode(claims, other_private, algorithm="RS256"),
+        "hs256-with-the-public-key": f"{signing_input}.{b64(key_confusion)}",
+        "legacy-without-the-secret": jwt.encode(
+            {"userId": account["id"], "email": account["email"], "iat": now, "exp": now + 3600},
+            LEGACY_SECRET,
+            algorithm="HS256",
+        ),
+    }
+
+
+ATTACK_NAMES = [
+    "garbage", "alg-none", "forged-user", "expired", "no-exp", "refresh-as-access", "another-key",
+    "hs256-with-the-public-key", "legacy-without-the-secret",
+]
+
+
+@pytest.fixture(scope="module")
+def victim(running_system) -> dict:
+    """One account every attack below goes after; none of them may change it."""
+    system, _ = running_system
+    return new_account(system.gateway_url, "victim", name="Victim")
+
+
+@pytest.mark.parametrize("attack", ATTACK_NAMES)
+@pytest.mark.parametrize(
+    "method, path, body",
+    [
+        ("GET", "/api/profile", None),
+        ("PUT", "/api/profile", {"name": "Mallory"}),
+        ("GET", "/api/profile/preferences", None),
+        ("PUT", "/api/change-password", {"currentPassword": PASSWORD, "newPassword": NEW_PASSWORD}),
+        ("POST", "/api/logout", {}),
+    ],
+    ids=["profile", "profile-update", "preferences", "change-password", "logout"],
+)
+def test_token_attacks_are_403_at_the_gateway(running_system, victim, attack, method, path, body):
+    system, _ = running_system
+    token = _attacks(system, victim)[attack]
+
+    status, _, answer = call(system.gateway_url, method, path, body, token=token)
+
+    assert (status, answer) == (403, INVALID)
+    # Nothing happened to the account: same name, its session alive (not logged out, password unchanged).
+    status, _, profile = call(system.gateway_url, "GET", "/api/profile", token=victim["token"])
+    assert (status, profile["user"]["name"]) == (200, "Victim")
+
+
+# THE SERVICES' OWN PORTS: nothing without the gateway's credential
+# ------------------------------------------------------------------------------
+
+
+# The key the system's processes share (they inherit this environment).
+INTERNAL_AUTH_KEY = os.environ.get("INTERNAL_AUTH_KEY") or "local-only-internal-auth-key-not-secret"
+
+
+def _forged_internal(audience: str, user_id: int) -> dict[str, str]:
+    """Credentials a client might make up: wrong key, no signature, the right key for another service."""
+    now = int(time.time())
+    claims = {"iss": "gateway", "aud": audience, "iat": now, "exp": now + 60, "sub": str(user_id)}
+    return {
+        "wrong-key": jwt.encode(claims, "not-the-internal-key-but-long-enough-for-hs256", algorithm="HS256"),
+        "alg-none": unsigned(claims),
+        "other-audience": jwt.encode(
+            {**claims, "aud": "users" if audience == "auth" else "auth"},
+            INTERNAL_AUTH_KEY,
+            algorithm="HS256",
+        ),
+    }
+
+
+DIRECT = [
+    ("users", "GET", "/api/profile", None),
+    ("users", "PUT", "/api/profile", {"name": "Mallory"}),
+    ("users", "GET", "/api/profile/preferences", None),
+    ("users", "POST", "/api/register", {"email": "direct@example.com", "password": PASSWORD}),
+    ("auth", "POST", "/api/login", {"email": "direct@example.com", "password": PASSWORD}),
+    ("auth", "POST", "/api/logout", {}),
+    ("auth", "PUT", "/api/change-password", {"currentPassword": PASSWORD, "newPassword": NEW_PASSWORD}),
+    ("auth", "POST", "/api/token/refresh", {"refresh": "x"}),
+]
+
+
+@pytest.mark.parametrize("service, method, path, body", DIRECT, ids=[f"{d[0]}{d[2]}-{d[1]}" for d in DIRECT])
+def test_a_service_refuses_a_request_that_did_not_come_through_the_gateway(
+    running_system, victim, service, method, path, body
+):
+    system, _ = running_system
+    account = victim
+    base = system.config.url(service)
+
+    # A valid user token is not enough: only the gateway's credential is.
+    status, headers, answer = call(base, method, path, body, token=account["token"])
+    assert (status, answer) == (401, {"error": "Requests must come through the gateway"})
+    assert headers["Content-Type"] == "application/json"
+    for name, value in _forged_internal(service, account["id"]).items():
+        status, _, answer = call(base, method, path, body, token=account["token"], headers={"X-Internal-Auth": value})
+        assert (status, answer) == (401, {"error": "Invalid internal credential"}), name
+
+
+# LEGACY TOKENS: honoured while LEGACY_JWT_SECRET is set, under the same revocation rules
+# ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def legacy_system(tmp_path_factory):
+    """A system whose gateway honours the monolith's tokens (its own Redis, like ``own_system``)."""
+    with launched_system(
+        tmp_path_factory.mktemp("legacy-system"), embedded_redis=True, extra_env={"LEGACY_JWT_SECRET": LEGACY_SECRET}
+    ) as started:
+        yield started
+
+
+def legacy_token(user_id: int, email: str, secret: str = LEGACY_SECRET, lifetime: int = 24 * 3600) -> str:
+    """A token exactly as the monolith's ``jsonwebtoken`` issued it."""
+    now = int(time.time())
+    return jwt.encode({"userId": user_id, "email": email, "iat": now, "exp": now + lifetime}, secret, algorithm="HS256")
+
+
+def test_a_monolith_token_keeps_working_through_the_cutover_until_logout(legacy_system):
+    system, _ = legacy_system
+    gateway = system.gateway_url
+    account = new_account(gateway, "legacy", name="Old Timer")
+    token = legacy_token(account["id"], account["email"])
+
+    status, _, body = call(gateway, "GET", "/api/profile", token=token)
+    assert status == 200
+    assert (body["user"]["id"], body["user"]["name"]) == (account["id"], "Old Timer")
+    status, _, body = call(gateway, "PUT", "/api/profile/preferences", {"theme": "dark"}, token=token)
+    assert (status, body["preferences"]["theme"]) == (200, "dark")
+
+    assert call(gateway, "POST", "/api/logout", {}, token=token)[0] == 200
+    assert call(gateway, "GET", "/api/profile", token=token)[0::2] == (403, INVALID)
+    # The new-style session of the same user is another session.
+    assert profile_status(gateway, account["token"]) == 200
+
+
+def test_a_monolith_token_dies_when_the_password_changes(legacy_system):
+    system, _ = legacy_system
+    gateway = system.gateway_url
+    account = new_account(gateway, "legacy-chpw")
+    token = legacy_token(account["id"], account["email"])
+    assert profile_status(gateway, token) == 200
+
+    status, _, _ = call(
+        gateway, "PUT", "/api/change-password", {"currentPassword": PASSWORD, "newPassword": NEW_PASSWORD}, token=token
+    )
+
+    assert status == 200
+    assert profile_status(gateway, token) == 403
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda account: legacy_token(account["id"], account["email"], secret="another-secret-that-is-long-enough-x"),
+        lambda account: legacy_token(account["id"], account["email"], lifetime=-60),
+    ],
+    ids=["wrong-secret", "expired"],
+)
+def test_a_bad_monolith_token_is_refused_even_with_the_secret(legacy_system, make):
+    system, _ = legacy_system
+    account = new_account(system.gateway_url, "legacy-bad")
+
+    assert call(system.gateway_url, "GET", "/api/profile", token=make(account))[0::2] == (403, INVALID)
+
+
+def test_without_the_secret_a_monolith_token_is_refused(gateway):
+    account = new_account(gateway, "no-legacy")
+    token = legacy_token(account["id"], account["email"])
+
+    assert call(gateway, "GET", "/api/profile", token=token)[0::2] == (403, INVALID)
+
+
+# REVOCATION FAILS CLOSED when Redis stops
+# ------------------------------------------------------------------------------
+
+
+def test_with_redis_stopped_protected_routes_are_503_and_come_back_with_it(own_system):
+    system, _ = own_system
+    gateway = system.gateway_url
+    account = new_account(gateway, "redis-down")
+    assert profile_status(gateway, account["token"]) == 200
+
+    system.stop_process("redis")
+    try:
+        assert call(gateway, "GET", "/api/profile", token=account["token"])[0::2] == (
+            503,
+            {"error": "Service unavailable"},
+        )
+        # Refusing a token needs no Redis; and the rate limits let the rest through (fail open).
+        assert call(gateway, "GET", "/api/profile", token="garbage")[0::2] == (403, INVALID)
+        assert call(gateway, "GET", "/api/profile")[0::2] == (401, REQUIRED)
+        assert request(f"{gateway}/health")[0] == 200
+        status, _, _ = call(gateway, "GET", "/api/.well-known/jwks.json")
+        assert status == 200
+    finally:
+        system.start_process("redis")
+    wait_for_status(f"{gateway}/api/health", 200)
+    assert profile_status(gateway, account["token"]) == 200
+
+
+# RATE LIMITS
+# ------------------------------------------------------------------------------
+
+
+def test_logins_to_one_account_beyond_its_limit_are_429_with_retry_after(gateway):
+    # tests/conftest.py gives every system a per-account login limit of 5 a day.
+    email = unique_email("limited")
+    other = new_account(gateway, "unlimited")
+    statuses = [login(gateway, email, "Wrong-Password-1")[0] for _ in range(5)]
+
+    status, headers, body = call(gateway, "POST", "/api/login", {"email": email.upper(), "password": PASSWORD})
+
+    assert statuses == [401] * 5
+    assert (status, body) == (429, {"error": "Too many requests"})
+    assert 1 <= int(headers["Retry-After"]) <= 24 * 3600
+    # Another account from the same address still logs in.
+    assert login(gateway, other["email"])[0] == 200
+
+
+# EVERY ERROR IS JSON: malformed bodies, unknown routes, wrong methods
+# ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "method, path, needs_token",
+    [
+        ("POST", "/api/login", False),
+        ("POST", "/api/register", False),
+        ("POST", "/api/token/refresh", False),
+        ("PUT", "/api/profile", True),
+        ("PUT", "/api/profile/preferences", True),
+        ("PUT", "/api/change-password", True),
+        ("POST", "/api/logout", True),
+    ],
+)
+def test_malformed_json_is_a_json_400(gateway, method, path, needs_token):
+    token = new_account(gateway, "malformed")["token"] if needs_token else None
+
+    status, headers, body = call(gateway, method, path, b'{"email": "a@b.c", oops', token=token)
+
+    assert status == 400
+    assert headers["Content-Type"] == "application/json"
+    assert isinstance(body, dict) and ("error" in body or "errors" in body)
+
+
+@pytest.mark.parametrize(
+    "path", ["/nothing/here", "/api/nope", "/api/login/extra", "/api/register/extra", "/api/token/refresh/x"]
+)
+def test_unknown_routes_are_json_404s(gateway, path):
+    status, headers, body = call(gateway, "GET", path)
+
+    assert (status, body) == (404, {"error": "Not found"})
+    assert headers["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    "method, path, needs_token",
+    [
+        ("GET", "/api/login", False),
+        ("GET", "/api/register", False),
+        ("GET", "/api/token/refresh", False),
+        ("POST", "/api/health", False),
+        ("POST", "/api/schema/", False),
+        ("DELETE", "/api/profile", True),
+        ("POST", "/api/profile/preferences", True),
+        ("GET", "/api/logout", True),
+        ("POST", "/api/change-password", True),
+    ],
+)
+def test_wrong_methods_are_json_405s(gateway, method, path, needs_token):
+    token = new_account(gateway, "method")["token"] if needs_token else None
+
+    status, headers, body = call(gateway, method, path, {} if method != "GET" else None, token=token)
+
+    assert (status, body) == (405, {"error": "Method not allowed"})
+    assert headers["Content-Type"] == "application/json"
+    assert headers["Allow"]
+
+
+# PREFERENCES
+# ------------------------------------------------------------------------------
+
+
+def test_preferences_have_defaults_and_can_be_changed(gateway):
+    account = new_account(gateway, "prefs")
+
+    status, _, body = call(gateway, "GET", "/api/profile/preferences", token=account["token"])
+    assert status == 200
+    assert body["preferences"] == {"theme": "light", "language": "en", "notifications_enabled": True}
+
+    status, _, body = call(
+        gateway,
+        "PUT",
+        "/api/profile/preferences",
+        {"theme": "dark", "notifications_enabled": False},
+        token=account["token"],
+    )
+    assert status == 200, body
+    assert body["preferences"] == {"theme": "dark", "language": "en", "notifications_enabled": False}
+    status, _, body = call(gateway, "PUT", "/api/profile/preferences", {"language": "pt-BR"}, token=account["token"])
+    assert (status, body["preferences"]["language"]) == (200, "pt-BR")
+    status, _, body = call(gateway, "GET", "/api/profile/preferences", token=account["token"])
+    assert body["preferences"] == {"theme": "dark", "language": "pt-BR", "notifications_enabled": False}
+
+
+def test_invalid_preferences_are_a_400_validation_error(gateway):
+    account = new_account(gateway, "prefs-bad")
+
+    status, _, body = call(gateway, "PUT", "/api/profile/preferences", {"theme": "purple"}, token=account["token"])
+
+    assert status == 400
+    assert body["errors"][0]["path"] == "theme"
+    _, _, body = call(gateway, "GET", "/api/profile/preferences", token=account["token"])
+    assert body["preferences"]["theme"] == "light"
+
+
+def test_preferences_need_a_token(gateway):
+    assert call(gateway, "GET", "/api/profile/preferences")[0::2] == (401, REQUIRED)
+    assert call(gateway, "PUT", "/api/profile/preferences", {"theme": "dark"}, token="x.y.z")[0::2] == (403, INVALID)
+
+
+def test_each_users_preferences_are_their_own(gateway):
+    first, second = new_account(gateway, "prefs-a"), new_account(gateway, "prefs-b")
+    call(gateway, "PUT", "/api/profile/preferences", {"theme": "dark"}, token=first["token"])
+
+    assert call(gateway, "GET", "/api/profile/preferences", token=second["token"])[2]["preferences"]["theme"] == "light"

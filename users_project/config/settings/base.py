@@ -1,0 +1,95 @@
+"""Settings of the users service: profiles and preferences; owns the user id and email; the staff admin."""
+
+from pathlib import Path
+
+from common.env import env, service_databases, state_dir
+from common.log import logging_config
+from common.settings_base import *  # noqa: F403
+from common.settings_base import DJANGO_APPS, LOG_LEVEL, MIDDLEWARE, REST_FRAMEWORK, events_beat_schedule, redis_cache
+
+SERVICE_NAME = "users"
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+# APPS
+# ------------------------------------------------------------------------------
+THIRD_PARTY_APPS = ["rest_framework", "drf_spectacular"]
+SHARED_APPS = ["common"]
+LOCAL_APPS = ["users", "legacy_import", "support"]
+INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + SHARED_APPS + LOCAL_APPS
+
+# MIDDLEWARE: only the gateway (or a peer) may call the API; it says who the end user is
+# ------------------------------------------------------------------------------
+_after_request_id = MIDDLEWARE.index("common.middleware.RequestIdMiddleware") + 1
+MIDDLEWARE = [
+    *MIDDLEWARE[:_after_request_id],
+    "common.internal_auth.InternalAuthMiddleware",
+    *MIDDLEWARE[_after_request_id:],
+]
+# The staff admin's CSS and JavaScript, served by the service itself (the gateway routes /static/ here).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "whitenoise.middleware.WhiteNoiseMiddleware"
+)
+
+# DATABASES: Django's own tables in "default", the service's data in "users"
+# ------------------------------------------------------------------------------
+DATABASES = service_databases(SERVICE_NAME, ("default", "users"))
+DATABASE_ROUTERS = ["config.routers.UsersRouter"]
+
+# STAFF ADMIN: support staff's tool (support app), through the gateway at /admin/
+# ------------------------------------------------------------------------------
+# Collected at image build time (compose/production/django/Dockerfile), hashed
+# and compressed; local and test settings serve them from the apps instead.
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+# Staff cookies go with admin requests only, never with the API calls the gateway
+# forwards from the same browser. A staff session lasts a working day.
+SESSION_COOKIE_PATH = "/admin/"
+CSRF_COOKIE_PATH = "/admin/"
+SESSION_COOKIE_AGE = 8 * 3600
+
+# API AND ITS SCHEMA
+# ------------------------------------------------------------------------------
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Users service",
+    "DESCRIPTION": "Registration, profiles and preferences, as the gateway serves them under /api/.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+    },
+}
+
+# AUTH SERVICE: where registration stores the credentials (users.services)
+# ------------------------------------------------------------------------------
+AUTH_SERVICE_URL = env.str("AUTH_SERVICE_URL", default="http://127.0.0.1:8002")
+# Seconds. A registration waits at most about connect + read on the auth service.
+USERS_AUTH_CONNECT_TIMEOUT = env.float("USERS_AUTH_CONNECT_TIMEOUT", default=1.0)
+USERS_AUTH_READ_TIMEOUT = env.float("USERS_AUTH_READ_TIMEOUT", default=5.0)
+# Seconds after which an unfinished registration is undone by the cleanup task. Far
+# above the timeouts above, so it never races a registration still in progress.
+USERS_PENDING_REGISTRATION_MAX_AGE = env.int("USERS_PENDING_REGISTRATION_MAX_AGE", default=300)
+
+# CACHE, CELERY, LOGGING
+# ------------------------------------------------------------------------------
+CACHES = redis_cache(SERVICE_NAME)
+CELERY_TASK_DEFAULT_QUEUE = SERVICE_NAME
+CELERY_BEAT_SCHEDULE_FILENAME = str(state_dir(SERVICE_NAME) / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    "users-registration-cleanup": {"task": "users.tasks.registration_cleanup", "schedule": 60.0},
+    **events_beat_schedule(SERVICE_NAME),
+}
+LOGGING = logging_config(SERVICE_NAME, LOG_LEVEL)
+
+# EVENTS THIS SERVICE CONSUMES: type -> the service function applying it (common.events)
+# ------------------------------------------------------------------------------
+# The auth service's events feed the sign-in activity support staff read.
+EVENTS_HANDLERS = {
+    "auth.login.success": "users.services.user_activity_record",
+    "auth.login.failed": "users.services.user_activity_record",
+    "auth.logout": "users.services.user_activity_record",
+    "auth.password.changed": "users.services.user_activity_record",
+}

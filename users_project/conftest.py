@@ -1,0 +1,65 @@
+"""Fixtures of the users service's tests: requests as the gateway sends them, and a fake auth service."""
+
+import time
+
+import pytest
+from django.test import Client
+
+from common.emails import canonical_email
+from common.internal_auth import INTERNAL_AUTH_HEADER, sign_internal
+from common.testing import free_port
+from users.models import Profile
+from users.tests.fake_auth import FakeAuthService
+
+
+def gateway_headers(user_id: int | None = None, email: str = "") -> dict[str, str]:
+    """``X-Internal-Auth`` as the gateway sets it: for an end user, or anonymous (``user_id=None``)."""
+    if user_id is None:
+        return {INTERNAL_AUTH_HEADER: sign_internal("users", issuer="gateway")}
+    value = sign_internal(
+        "users", issuer="gateway", user_id=user_id, email=email, jti="j", token_exp=int(time.time()) + 3600
+    )
+    return {INTERNAL_AUTH_HEADER: value}
+
+
+@pytest.fixture
+def make_profile():
+    """``make_profile(email, **fields)``: a profile in the users database, active unless told otherwise."""
+
+    def make(email: str = "someone@example.com", **fields) -> Profile:
+        fields.setdefault("status", Profile.Status.ACTIVE)
+        return Profile.objects.create(email=email, email_canonical=canonical_email(email), **fields)
+
+    return make
+
+
+@pytest.fixture
+def anonymous_client() -> Client:
+    """A client whose requests come through the gateway without an end user (register)."""
+    return Client(headers=gateway_headers())
+
+
+@pytest.fixture
+def client_for():
+    """``client_for(profile)``: a client whose requests the gateway vouched for as that user."""
+
+    def make(profile) -> Client:
+        return Client(headers=gateway_headers(profile.pk, profile.email))
+
+    return make
+
+
+@pytest.fixture
+def fake_auth(settings):
+    """A running fake auth service, and ``AUTH_SERVICE_URL`` pointing at it."""
+    service = FakeAuthService()
+    service.start()
+    settings.AUTH_SERVICE_URL = service.url
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def absent_auth(settings):
+    """``AUTH_SERVICE_URL`` pointing at a port where nothing listens."""
+    settings.AUTH_SERVICE_URL = f"http://127.0.0.1:{free_port()}"

@@ -1,0 +1,45 @@
+"""How a row of the monolith's users.db becomes a profile."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from common.legacy_db import row_checksum
+from common.legacy_import import LegacyMapping, SourceValues
+from legacy_import.models import ImportRun, LegacyRowState
+from users.models import Profile
+
+ACTIVE = Profile.Status.ACTIVE.value
+
+
+class ProfileMapping(LegacyMapping):
+    """users.db's id, email, name and created_at, as an active profile with default preferences.
+
+    A profile without a preferences row has the defaults, so none is written.
+    """
+
+    service = "users"
+    model = Profile
+    state_model = LegacyRowState
+    run_model = ImportRun
+    has_id_sequence = True
+    stored_fields = ("id", "email", "name", "created_at")
+    insert_fields = ("id", "email", "email_canonical", "name", "status", "created_at")
+    update_fields = ("email", "email_canonical", "name", "created_at", "updated_at")
+
+    def checksum(self, values: SourceValues) -> int:
+        return row_checksum(values.id, values.email, values.name, values.created_at.isoformat())
+
+    def stored_checksum(self, stored: tuple) -> int:
+        profile_id, email, name, created_at = stored
+        return row_checksum(profile_id, email, name, _utc(created_at).isoformat())
+
+    def insert_row(self, values: SourceValues) -> tuple:
+        return (values.id, values.email, values.email_canonical, values.name, ACTIVE, values.created_at)
+
+    def update_row(self, values: SourceValues, now: datetime) -> tuple:
+        return (values.email, values.email_canonical, values.name, values.created_at, now)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)

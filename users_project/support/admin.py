@@ -1,0 +1,55 @@
+"""The staff trail in the admin (read-only), and the admin site's names."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+
+from support.models import StaffAction
+
+# The largest id a database can hold (a longer number searched for is no id).
+MAX_ID = 2**63 - 1
+
+admin.site.site_header = "Accounts support"
+admin.site.site_title = "Accounts support"
+admin.site.index_title = "Customer accounts"
+# The gateway serves no web site at "/": no "View site" link.
+admin.site.site_url = None
+
+
+@admin.register(StaffAction)
+class StaffActionAdmin(admin.ModelAdmin):
+    """Who did what to which account, when and why. Nobody adds, edits or deletes a row."""
+
+    list_display = ["occurred_at", "staff", "action", "account", "reason", "changed"]
+    list_filter = ["action", ("occurred_at", admin.DateFieldListFilter), "staff"]
+    list_select_related = ["staff"]
+    search_fields = ["staff__username", "reason"]
+    search_help_text = "A staff username, words of a reason, or an account id."
+    date_hierarchy = "occurred_at"
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term.isdigit() and int(term) <= MAX_ID:
+            results |= queryset.filter(user_id=int(term))
+        return results, may_have_duplicates
+
+    @admin.display(description="Account", ordering="user_id")
+    def account(self, action):
+        url = reverse("admin:users_profile_change", args=[action.user_id])
+        return format_html('<a href="{}">{}</a>', url, action.user_id)
+
+    @admin.display(description="Changed")
+    def changed(self, action):
+        return ", ".join(action.details.get("changed", []))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,264 @@
+"""The users service's public API, as the gateway forwards it: register, profile, preferences.
+
+Shapes are the legacy monolith's (the public API contract, ``shared/legacy-api.md``). The end user
+is the one the gateway vouched for in ``X-Internal-Auth``
+(``common.internal_auth.InternalAuthMiddleware`` sets ``request.end_user``).
+``/api/profile`` and ``/api/profile/preferences`` each serve two operations on
+one URL, so each is one view with one method per operation, each method with
+its own input and output serializers.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
+from rest_framework import serializers
+
+from common.serializers import UtcTimestampField
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from common.errors import ApiError
+from users.models import LANGUAGE_TAG_MAX_LENGTH, Preferences, language_tag_validator
+from users.selectors import user_preferences_get, user_profile_get
+from users.services import user_preferences_update, user_profile_update, user_register
+
+BEARER = [{"bearerAuth": []}]
+
+
+def _end_user_id(request) -> int:
+    """The id of the user the gateway authenticated; 401 as the monolith answered without a token."""
+    end_user = getattr(request, "end_user", None)
+    if end_user is None:
+        raise ApiError("Access token required", status=401)
+    return end_user.id
+
+
+# Fields: JSON types as they come, no silent coercion (a number is not a name)
+
+
+class _StrictStringMixin:
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictCharField(_StrictStringMixin, serializers.CharField):
+    """Text that must arrive as a JSON string."""
+
+
+class StrictEmailField(_StrictStringMixin, serializers.EmailField):
+    """An email address that must arrive as a JSON string; refused with the monolith's message."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 254)
+        kwargs.setdefault("error_messages", {"invalid": "Invalid value"})
+        super().__init__(**kwargs)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """``true`` or ``false``, not ``"yes"`` or ``1``."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
+def _name_field() -> StrictCharField:
+    # Kept exactly as given: padded, unicode, very long or null, like the monolith's rows.
+    return StrictCharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False)
+
+
+# Shapes shared by several operations
+
+
+class UserOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    email = serializers.EmailField()
+    name = serializers.CharField(allow_null=True)
+    created_at = UtcTimestampField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = serializers.CharField()
+
+
+class FieldErrorSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    msg = serializers.CharField()
+    path = serializers.CharField()
+    location = serializers.CharField()
+    value = serializers.JSONField(required=False, help_text="Never present for password fields.")
+
+
+class ValidationErrorSerializer(serializers.Serializer):
+    errors = FieldErrorSerializer(many=True)
+
+
+def _bad_request(component_name: str) -> PolymorphicProxySerializer:
+    """A 400 that is either the legacy validation list or a plain error ("User already exists")."""
+    return PolymorphicProxySerializer(
+        component_name=component_name,
+        serializers=[ValidationErrorSerializer, ErrorSerializer],
+        resource_type_field_name=None,
+    )
+
+
+# POST /api/register
+
+
+class UserRegisterInputSerializer(serializers.Serializer):
+    email = StrictEmailField()
+    # Not trimmed: spaces are part of a password. Bounded, since hashing cost grows with length.
+    password = StrictCharField(trim_whitespace=False, max_length=4096, style={"input_type": "password"})
+    name = _name_field()
+
+
+class UserRegisterOutputSerializer(serializers.Serializer):
+    message = serializers.CharField()
+    token = serializers.CharField()
+    refresh = serializers.CharField()
+    user = UserOutputSerializer()
+
+
+class UserRegisterApi(APIView):
+    @extend_schema(
+        operation_id="user_register",
+        summary="Create an account",
+        description="Validates the password with the same rules as the auth service, stores the profile here "
+        "and the credentials in the auth service, and answers with tokens.",
+        request=UserRegisterInputSerializer,
+        responses={
+            201: UserRegisterOutputSerializer,
+            400: _bad_request("UserRegisterBadRequest"),
+            503: ErrorSerializer,
+        },
+        auth=[],
+    )
+    def post(self, request):
+        serializer = UserRegisterInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        registration = user_register(**serializer.validated_data)
+        output = UserRegisterOutputSerializer(
+            {
+                "message": "User registered successfully",
+                "token": registration.token,
+                "refresh": registration.refresh,
+                "user": registration.profile,
+            }
+        )
+        return Response(output.data, status=201)
+
+
+# GET and PUT /api/profile
+
+
+class UserProfileDetailOutputSerializer(serializers.Serializer):
+    user = UserOutputSerializer()
+
+
+class UserProfileUpdateInputSerializer(serializers.Serializer):
+    name = _name_field()
+    email = StrictEmailField(required=False)
+
+
+class UserProfileUpdateOutputSerializer(serializers.Serializer):
+    message = serializers.CharField()
+    user = UserOutputSerializer()
+
+
+class UserProfileApi(APIView):
+    @extend_schema(
+        operation_id="user_profile_detail",
+        summary="The signed-in user's profile",
+        responses={200: UserProfileDetailOutputSerializer, 401: ErrorSerializer, 404: ErrorSerializer},
+        auth=BEARER,
+    )
+    def get(self, request):
+        profile = user_profile_get(user_id=_end_user_id(request))
+        if profile is None:
+            raise ApiError("User not found", status=404)
+        return Response(UserProfileDetailOutputSerializer({"user": profile}).data)
+
+    @extend_schema(
+        operation_id="user_profile_update",
+        summary="Change the signed-in user's name and/or email",
+        request=UserProfileUpdateInputSerializer,
+        responses={
+            200: UserProfileUpdateOutputSerializer,
+            400: _bad_request("UserProfileUpdateBadRequest"),
+            401: ErrorSerializer,
+            404: ErrorSerializer,
+        },
+        auth=BEARER,
+    )
+    def put(self, request):
+        user_id = _end_user_id(request)
+        serializer = UserProfileUpdateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        profile = user_profile_update(user_id=user_id, **serializer.validated_data)
+        output = UserProfileUpdateOutputSerializer({"message": "Profile updated successfully", "user": profile})
+        return Response(output.data)
+
+
+# GET and PUT /api/profile/preferences
+
+
+class PreferencesSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Preferences
+        fields = ["theme", "language", "notifications_enabled"]
+
+
+class UserPreferencesOutputSerializer(serializers.Serializer):
+    preferences = PreferencesSerializer()
+
+
+class UserPreferencesUpdateInputSerializer(serializers.Serializer):
+    theme = serializers.ChoiceField(choices=Preferences.Theme.choices, required=False)
+    language = StrictCharField(
+        required=False,
+        max_length=LANGUAGE_TAG_MAX_LENGTH,
+        validators=[language_tag_validator],
+        help_text="A language tag such as en or pt-BR.",
+    )
+    notifications_enabled = StrictBooleanField(required=False)
+
+
+class UserPreferencesApi(APIView):
+    @extend_schema(
+        operation_id="user_preferences_detail",
+        summary="The signed-in user's preferences (defaults when never set)",
+        responses={200: UserPreferencesOutputSerializer, 401: ErrorSerializer, 404: ErrorSerializer},
+        auth=BEARER,
+    )
+    def get(self, request):
+        profile = self._profile(request)
+        return Response(UserPreferencesOutputSerializer({"preferences": user_preferences_get(profile=profile)}).data)
+
+    @extend_schema(
+        operation_id="user_preferences_update",
+        summary="Change some of the signed-in user's preferences",
+        request=UserPreferencesUpdateInputSerializer,
+        responses={
+            200: UserPreferencesOutputSerializer,
+            400: ValidationErrorSerializer,
+            401: ErrorSerializer,
+            404: ErrorSerializer,
+        },
+        auth=BEARER,
+    )
+    def put(self, request):
+        profile = self._profile(request)
+        serializer = UserPreferencesUpdateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        preferences = user_preferences_update(profile=profile, **serializer.validated_data)
+        return Response(UserPreferencesOutputSerializer({"preferences": preferences}).data)
+
+    @staticmethod
+    def _profile(request):
+        profile = user_profile_get(user_id=_end_user_id(request))
+        if profile is None:
+            raise ApiError("User not found", status=404)
+        return profile

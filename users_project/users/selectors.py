@@ -1,0 +1,25 @@
+"""Reads of the users service: the profiles and preferences the API shows."""
+
+from __future__ import annotations
+
+from users.models import AccountActivity, AccountActivityEntry, Preferences, Profile
+
+
+def user_profile_get(*, user_id: int) -> Profile | None:
+    """The user's profile if the account is complete and active; ``None`` otherwise (even while pending)."""
+    return Profile.objects.visible().filter(pk=user_id).first()
+
+
+def user_preferences_get(*, profile: Profile) -> Preferences:
+    """The user's preferences; the defaults, unsaved, when they never set any."""
+    return Preferences.objects.filter(profile=profile).first() or Preferences(profile=profile)
+
+
+def user_activity_get(*, user_id: int) -> AccountActivity | None:
+    """A user's sign-in summary as the auth service reported it (``None`` before any sign-in event)."""
+    return AccountActivity.objects.filter(pk=user_id).first()
+
+
+def user_activity_recent(*, user_id: int, limit: int = 20) -> list[AccountActivityEntry]:
+    """A user's most recent sign-in events (logins, failures, logouts, password changes), newest first."""
+    return list(AccountActivityEntry.objects.filter(profile_id=user_id).order_by("-occurred_at", "-pk")[:limit])

@@ -1,0 +1,467 @@
+"""Writes of the users service: registration, profile and preference updates, registration cleanup.
+
+Registration is a saga
+----------------------
+An account lives in two services: the profile (id, email, name) here, the
+credentials (login email, password hash) in the auth service. No transaction
+spans both, so ``user_register`` takes three steps and undoes the earlier ones
+when a later one fails:
+
+1. **Reserve.** One transaction on the users database creates the profile as
+   ``pending``: it allocates the user id and takes the canonical email (a unique
+   key), so a second registration of the same address, in any case or with
+   Gmail dots, is refused here with "User already exists". A pending profile is
+   invisible (``GET /api/profile`` answers 404) but its email counts as taken.
+2. **Store the credentials.** ``POST /internal/credentials`` on the auth service
+   with the id, email, password, name and creation time. The password exists
+   here only in this request: it is never stored, logged or put on the broker.
+   Auth validates it again and keeps only its hash; the call is idempotent.
+3. **Activate.** On 201 the profile turns ``active`` (only if it is still
+   pending), ``user.registered`` is written to the outbox in the same
+   transaction, and the answer carries auth's tokens.
+
+When step 2 fails:
+
+- auth answered 400 (password refused) or 409 (email already held at auth): it
+  stored nothing, so the pending profile is deleted and the client gets 400, with
+  auth's validation errors or "User already exists";
+- the connection could not be made: the request never left, auth stored
+  nothing, the pending profile is deleted; 503 "Service unavailable";
+- auth answered anything else (a 5xx, say): it finished and may have stored the
+  credentials. Compensation: the profile turns ``cancelled``, ``DELETE
+  /internal/credentials/<id>`` (idempotent) is sent, and once it succeeds the
+  profile is deleted; 503;
+- the request left but no answer came (read timeout, dropped connection): auth
+  may still be storing the credentials, and a DELETE could overtake that POST.
+  The DELETE is sent anyway, but the cancelled profile stays behind for the
+  cleanup to delete the credentials again once the registration is old; 503.
+
+**Cleanup** (``users.tasks.registration_cleanup``, Celery beat every minute):
+each pending or cancelled profile older than ``USERS_PENDING_REGISTRATION_MAX_AGE``
+(5 minutes, far beyond any request's timeouts) is claimed (pending → cancelled,
+so a late step 3 can no longer activate it), its credentials are deleted at auth,
+then the profile is deleted. While auth is unreachable the profile stays
+cancelled, its email still taken, and the next run tries again. So there is never
+half an account that works: a profile is visible only after auth stored the
+credentials, and credentials whose registration failed are always deleted.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, router, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from common.emails import canonical_email
+from common.errors import ApiError, LegacyValidationError, legacy_field_error
+from common.events.envelope import Event
+from common.events.outbox import event_publish
+from common.serializers import iso_utc
+from common.service_client import ServiceClient, ServiceOutcomeUnknown, ServiceUnavailable, ServiceUnreachable
+from legacy_import.models import LegacyRowState
+from users.models import AccountActivity, AccountActivityEntry, Preferences, Profile
+
+logger = logging.getLogger(__name__)
+
+CREDENTIALS_PATH = "/internal/credentials"
+# Registrations the cleanup finishes per run, so one run stays well within the task time limit.
+CLEANUP_BATCH_SIZE = 100
+# Sign-in events kept per user in the activity support staff read.
+ACTIVITY_RECENT_LIMIT = 50
+# The auth service's events, as entries of a user's activity.
+ACTIVITY_KINDS = {
+    "auth.login.success": AccountActivityEntry.Kind.LOGIN_SUCCEEDED,
+    "auth.login.failed": AccountActivityEntry.Kind.LOGIN_FAILED,
+    "auth.logout": AccountActivityEntry.Kind.LOGOUT,
+    "auth.password.changed": AccountActivityEntry.Kind.PASSWORD_CHANGED,
+}
+
+
+class _Unset(enum.Enum):
+    UNSET = "unset"
+
+
+# "Not given" for partial updates, where ``None`` is a value (a name may be null).
+UNSET = _Unset.UNSET
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A completed registration: the active profile and the tokens auth issued for it."""
+
+    profile: Profile
+    token: str
+    refresh: str
+
+
+def user_register(*, email: str, password: str, name: str | None = None) -> Registration:
+    """Create an account in both services: the saga described in this module's docstring.
+
+    Raises ``LegacyValidationError`` for a refused email or password,
+    ``ApiError("User already exists")`` when the canonical email is taken, and
+    ``ApiError("Service unavailable", 503)`` when the auth service fails.
+    """
+    canonical = canonical_email(email)
+    errors = [] if canonical else [legacy_field_error("email", "Invalid value", email)]
+    errors += _password_errors(password, email=email)
+    if errors:
+        raise LegacyValidationError(errors)
+    profile = _registration_reserve(email=email, canonical=canonical, name=name)
+
+    try:
+        answer = _auth_service().request(
+            "POST",
+            CREDENTIALS_PATH,
+            json_body={
+                "user_id": profile.pk,
+                "email": profile.email,
+                "password": password,
+                "name": profile.name,
+                "created_at": profile.created_at.isoformat(),
+            },
+        )
+    except ServiceUnreachable:
+        _registration_discard(profile.pk)
+        raise ApiError("Service unavailable", status=503) from None
+    except ServiceOutcomeUnknown:
+        _registration_cancel(profile.pk, auth_may_still_be_storing=True)
+        raise ApiError("Service unavailable", status=503) from None
+
+    data = answer.data if isinstance(answer.data, dict) else {}
+    if answer.status == 201 and isinstance(data.get("token"), str) and isinstance(data.get("refresh"), str):
+        if _registration_activate(profile):
+            logger.info("user registered", extra={"user_id": profile.pk})
+            return Registration(profile=profile, token=data["token"], refresh=data["refresh"])
+        # The cleanup claimed this registration meanwhile; it deletes the credentials.
+        logger.warning("registration claimed by the cleanup before activation", extra={"user_id": profile.pk})
+        raise ApiError("Service unavailable", status=503)
+    if answer.status == 400 and isinstance(data.get("errors"), list):
+        _registration_discard(profile.pk)
+        raise LegacyValidationError(_auth_validation_errors(data["errors"]))
+    if answer.status == 409:
+        _registration_discard(profile.pk)
+        raise ApiError("User already exists")
+    logger.warning("auth failed to store the credentials", extra={"user_id": profile.pk, "status": answer.status})
+    _registration_cancel(profile.pk, auth_may_still_be_storing=False)
+    raise ApiError("Service unavailable", status=503)
+
+
+def user_registration_cleanup(*, older_than: timedelta) -> int:
+    """Finish registrations that never completed: delete their credentials at auth, then their profiles.
+
+    Takes pending and cancelled profiles created more than ``older_than`` ago,
+    oldest first. Returns how many profiles were deleted; a profile whose
+    credentials could not be deleted stays cancelled for the next run.
+    """
+    cutoff = timezone.now() - older_than
+    stale_ids = list(
+        Profile.objects.filter(status__in=[Profile.Status.PENDING, Profile.Status.CANCELLED], created_at__lt=cutoff)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:CLEANUP_BATCH_SIZE]
+    )
+    removed = 0
+    for user_id in stale_ids:
+        # Claim first: from now on a late registration request cannot activate it.
+        Profile.objects.filter(pk=user_id, status=Profile.Status.PENDING).update(status=Profile.Status.CANCELLED)
+        try:
+            deleted = _credentials_delete(user_id)
+        except ServiceUnavailable:
+            break  # auth is down: every other call would fail too; the next run tries again
+        if deleted:
+            removed += _profile_delete_cancelled(user_id)
+    if stale_ids:
+        logger.info("registration cleanup", extra={"stale": len(stale_ids), "removed": removed})
+    return removed
+
+
+def user_profile_update(*, user_id: int, name: str | None | _Unset = UNSET, email: str | _Unset = UNSET) -> Profile:
+    """Change a user's name and/or email; arguments left out stay as they are.
+
+    The email is stored as typed with its canonical form beside it; a canonical
+    email that belongs to another profile (of any status) is refused with
+    "Email already in use".
+
+    When a value actually changes, ``user.profile.updated`` is written to the
+    outbox in the same transaction: the auth service's login email and name follow.
+    """
+    canonical = UNSET
+    if email is not UNSET:
+        canonical = canonical_email(email)
+        if canonical is None:
+            raise LegacyValidationError([legacy_field_error("email", "Invalid value", email)])
+    try:
+        with transaction.atomic(using=router.db_for_write(Profile)):
+            profile = Profile.objects.visible().select_for_update().filter(pk=user_id).first()
+            if profile is None:
+                raise ApiError("User not found", status=404)
+            before = {"email": profile.email, "name": profile.name}
+            changed = []
+            if canonical is not UNSET:
+                if Profile.objects.filter(email_canonical=canonical).exclude(pk=profile.pk).exists():
+                    raise ApiError("Email already in use")
+                profile.email, profile.email_canonical = email, canonical
+                changed += ["email", "email_canonical"]
+            if name is not UNSET:
+                profile.name = name
+                changed.append("name")
+            differs = [field for field, value in before.items() if getattr(profile, field) != value]
+            if differs:
+                profile.version += 1
+                changed.append("version")
+            if changed:
+                profile.save(update_fields=[*changed, "updated_at"])
+            if differs:
+                _user_event_publish(profile, "user.profile.updated", changed=differs)
+    except IntegrityError:
+        raise ApiError("Email already in use") from None  # taken by a concurrent request meanwhile
+    return profile
+
+
+def user_preferences_update(
+    *,
+    profile: Profile,
+    theme: str | _Unset = UNSET,
+    language: str | _Unset = UNSET,
+    notifications_enabled: bool | _Unset = UNSET,
+) -> Preferences:
+    """Change some of a user's preferences; the others keep their value (or default)."""
+    changes = {
+        field: value
+        for field, value in (
+            ("theme", theme),
+            ("language", language),
+            ("notifications_enabled", notifications_enabled),
+        )
+        if value is not UNSET
+    }
+    with transaction.atomic(using=router.db_for_write(Preferences)):
+        preferences, _ = Preferences.objects.select_for_update().get_or_create(profile=profile)
+        for field, value in changes.items():
+            setattr(preferences, field, value)
+        preferences.save()
+    return preferences
+
+
+def user_deactivate(*, user_id: int) -> Profile:
+    """Stop a user from using their account; ``user.deactivated`` makes the auth service follow.
+
+    The profile is hidden (``GET /api/profile`` answers 404). Once the auth
+    service applied the event, logins are refused and every token the user
+    holds is revoked. Deactivating an inactive user changes nothing.
+    """
+    with transaction.atomic(using=router.db_for_write(Profile)):
+        profile = _registered_profile_for_update(user_id)
+        if profile.is_active:
+            profile.is_active = False
+            profile.version += 1
+            profile.save(update_fields=["is_active", "version", "updated_at"])
+            _user_event_publish(profile, "user.deactivated")
+    logger.info("user deactivated", extra={"user_id": user_id})
+    return profile
+
+
+def user_reactivate(*, user_id: int) -> Profile:
+    """Give a deactivated user their account back; ``user.reactivated`` lets them log in again.
+
+    Tokens revoked at deactivation stay revoked: the user logs in afresh.
+    Reactivating an active user changes nothing.
+    """
+    with transaction.atomic(using=router.db_for_write(Profile)):
+        profile = _registered_profile_for_update(user_id)
+        if not profile.is_active:
+            profile.is_active = True
+            profile.version += 1
+            profile.save(update_fields=["is_active", "version", "updated_at"])
+            _user_event_publish(profile, "user.reactivated")
+    logger.info("user reactivated", extra={"user_id": user_id})
+    return profile
+
+
+def user_delete(*, user_id: int) -> None:
+    """Delete a user's account here (profile, preferences, activity); ``user.deleted`` does it at auth.
+
+    Once the auth service applied the event, the credentials are erased and
+    every token the user holds is revoked.
+
+    Only a registered account (active or deactivated); an unfinished registration
+    is the cleanup's to undo. The email is free again at once here, and at the
+    auth service once it applied the event.
+    """
+    with transaction.atomic(using=router.db_for_write(Profile)):
+        profile = _registered_profile_for_update(user_id)
+        profile.version += 1
+        _user_event_publish(profile, "user.deleted")
+        profile.delete()
+        LegacyRowState.forget_person(user_id)
+    logger.info("user deleted", extra={"user_id": user_id})
+
+
+def user_activity_record(*, event: Event) -> None:
+    """Apply one of the auth service's sign-in events to the user's activity (``EVENTS_HANDLERS``).
+
+    Runs inside the consumer's transaction, which records the event as applied,
+    so each event counts once. Counts add up and timestamps keep the latest,
+    whatever order events arrive in. An event about a user deleted here
+    meanwhile changes nothing.
+    """
+    user_id = int(event.payload["user_id"])
+    kind = ACTIVITY_KINDS[event.type]
+    if not Profile.objects.filter(pk=user_id).exists():
+        logger.info("activity of an unknown user ignored", extra={"user_id": user_id, "event_type": event.type})
+        return
+    AccountActivity.objects.bulk_create([AccountActivity(profile_id=user_id)], ignore_conflicts=True)
+    activity = AccountActivity.objects.select_for_update().get(pk=user_id)
+    at = event.occurred_at
+    if kind == AccountActivityEntry.Kind.LOGIN_SUCCEEDED:
+        activity.login_count += 1
+        activity.last_login_at = _latest(activity.last_login_at, at)
+    elif kind == AccountActivityEntry.Kind.LOGIN_FAILED:
+        activity.failed_login_count += 1
+        activity.last_failed_login_at = _latest(activity.last_failed_login_at, at)
+    elif kind == AccountActivityEntry.Kind.LOGOUT:
+        activity.last_logout_at = _latest(activity.last_logout_at, at)
+    else:
+        activity.password_changed_at = _latest(activity.password_changed_at, at)
+    activity.save()
+    AccountActivityEntry.objects.create(
+        profile_id=user_id,
+        event_id=event.id,
+        kind=kind,
+        reason=str(event.payload.get("reason") or "")[:32],
+        occurred_at=at,
+        request_id=event.request_id or "",
+    )
+    older = AccountActivityEntry.objects.filter(profile_id=user_id).order_by("-occurred_at", "-pk")
+    stale_ids = list(older.values_list("pk", flat=True)[ACTIVITY_RECENT_LIMIT:])
+    if stale_ids:
+        AccountActivityEntry.objects.filter(pk__in=stale_ids).delete()
+
+
+
+def _latest(current, candidate):
+    return candidate if current is None or candidate > current else current
+
+
+# Events about a user
+
+
+def _registered_profile_for_update(user_id: int) -> Profile:
+    """The registered (active or deactivated) profile, locked for this transaction; 404 otherwise."""
+    profile = Profile.objects.select_for_update().filter(pk=user_id, status=Profile.Status.ACTIVE).first()
+    if profile is None:
+        raise ApiError("User not found", status=404)
+    return profile
+
+
+def _user_state(profile: Profile) -> dict:
+    """What every event about a user carries: the user as the users service knows them now."""
+    return {"user_id": profile.pk, "email": profile.email, "name": profile.name, "is_active": profile.is_active}
+
+
+def _user_event_publish(profile: Profile, event_type: str, **extra) -> None:
+    """Write ``event_type`` about ``profile`` at its (already bumped) version, in the caller's transaction."""
+    payload = {"user_id": profile.pk} if event_type == "user.deleted" else {**_user_state(profile), **extra}
+    event_publish(type=event_type, aggregate_id=profile.pk, version=profile.version, payload=payload)
+
+
+# Registration steps
+
+
+def _registration_reserve(*, email: str, canonical: str, name: str | None) -> Profile:
+    """Step 1: the pending profile, or "User already exists"."""
+    try:
+        with transaction.atomic(using=router.db_for_write(Profile)):
+            if Profile.objects.filter(email_canonical=canonical).exists():
+                raise ApiError("User already exists")
+            return Profile.objects.create(
+                email=email, email_canonical=canonical, name=name, status=Profile.Status.PENDING
+            )
+    except IntegrityError:
+        raise ApiError("User already exists") from None  # a concurrent registration won
+
+
+def _registration_activate(profile: Profile) -> bool:
+    """Step 3: pending → active, publishing ``user.registered``; ``False`` when the profile is no longer pending."""
+    with transaction.atomic(using=router.db_for_write(Profile)):
+        # A conditional update, so a cleanup that claimed the profile meanwhile wins on every database.
+        activated = Profile.objects.filter(pk=profile.pk, status=Profile.Status.PENDING).update(
+            status=Profile.Status.ACTIVE, version=F("version") + 1, updated_at=timezone.now()
+        )
+        if not activated:
+            return False
+        profile.refresh_from_db(fields=["status", "version", "updated_at"])
+        _user_event_publish(profile, "user.registered", created_at=iso_utc(profile.created_at))
+    return True
+
+
+def _registration_discard(user_id: int) -> None:
+    """Undo step 1 when auth certainly stored nothing."""
+    Profile.objects.filter(pk=user_id, status=Profile.Status.PENDING).delete()
+
+
+def _registration_cancel(user_id: int, *, auth_may_still_be_storing: bool) -> None:
+    """Undo steps 2 and 1 when auth may hold the credentials. The cleanup finishes what this cannot."""
+    Profile.objects.filter(pk=user_id, status=Profile.Status.PENDING).update(status=Profile.Status.CANCELLED)
+    try:
+        deleted = _credentials_delete(user_id)
+    except ServiceUnavailable:
+        deleted = False
+    if deleted and not auth_may_still_be_storing:
+        _profile_delete_cancelled(user_id)
+    else:
+        logger.warning("registration left for cleanup", extra={"user_id": user_id})
+
+
+def _credentials_delete(user_id: int) -> bool:
+    """Whether auth confirmed the user's credentials are gone. Raises ``ServiceUnavailable``."""
+    answer = _auth_service().request("DELETE", f"{CREDENTIALS_PATH}/{user_id}")
+    if 200 <= answer.status < 300:
+        return True
+    logger.warning("auth refused to delete credentials", extra={"user_id": user_id, "status": answer.status})
+    return False
+
+
+def _profile_delete_cancelled(user_id: int) -> int:
+    deleted, _ = Profile.objects.filter(pk=user_id, status=Profile.Status.CANCELLED).delete()
+    return 1 if deleted else 0
+
+
+# Validation and the auth service
+
+
+def _password_errors(password: str, *, email: str) -> list[dict]:
+    """Django's password validators, as the auth service runs them again, as legacy errors on ``password``."""
+    # The similarity check compares the password with the user's attributes; an
+    # unsaved profile carries the only one there is yet, the email.
+    try:
+        validate_password(password, user=Profile(email=email))
+    except DjangoValidationError as exc:
+        return [legacy_field_error("password", message) for message in exc.messages]
+    return []
+
+
+def _auth_validation_errors(errors: list) -> list[dict]:
+    """Auth's validation errors, rebuilt so that no value of a password field can pass through."""
+    rebuilt = []
+    for error in errors:
+        if isinstance(error, dict) and isinstance(error.get("path"), str):
+            message = str(error.get("msg") or "Invalid value")
+            rebuilt.append(legacy_field_error(error["path"], message, error.get("value")))
+    return rebuilt or [legacy_field_error("password", "Invalid value")]
+
+
+def _auth_service() -> ServiceClient:
+    return ServiceClient(
+        settings.AUTH_SERVICE_URL,
+        audience="auth",
+        connect_timeout=settings.USERS_AUTH_CONNECT_TIMEOUT,
+        read_timeout=settings.USERS_AUTH_READ_TIMEOUT,
+    )
