@@ -6,6 +6,8 @@ import os
 
 from celery import Celery
 
+from common.worker_watchdog import ConsumerWatchdog
+
 
 def make_celery_app(service: str) -> Celery:
     """A Celery app configured from Django settings (``CELERY_*``), its tasks autodiscovered."""
@@ -13,4 +15,5 @@ def make_celery_app(service: str) -> Celery:
     app = Celery(service)
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.autodiscover_tasks()
+    app.steps["worker"].add(ConsumerWatchdog)
     return app

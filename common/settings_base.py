@@ -139,6 +139,10 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Leave stdout/stderr alone: the JSON log handler already owns the output.
 CELERY_WORKER_REDIRECT_STDOUTS = False
 CELERY_TIMEZONE = "UTC"
+# A worker whose queue has had messages waiting this many seconds while it held
+# and received none restarts itself in place (common.worker_watchdog: Celery's
+# Redis consumer can stall after a broker reconnect). 0 turns that off.
+CELERY_WORKER_STALL_TIMEOUT = env.float("CELERY_WORKER_STALL_TIMEOUT", default=60.0)
 
 
 # TOKENS (SimpleJWT): the auth service signs, the gateway verifies

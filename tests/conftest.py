@@ -132,6 +132,8 @@ def system_environment(
         USERS_PORT=str(free_port()),
         AUTH_PORT=str(free_port()),
         EMBEDDED_REDIS_PORT=str(free_port()),
+        # A stalled worker (common.worker_watchdog) restarts well within the tests' waits.
+        CELERY_WORKER_STALL_TIMEOUT="10",
         **E2E_RATE_LIMITS,
     )
     for name in ("USERS_SERVICE_URL", "AUTH_SERVICE_URL", "DJANGO_SETTINGS_MODULE"):
@@ -249,6 +251,7 @@ FAST_EVENT_RETRIES = {
     "EVENTS_RETRY_BACKOFF": "0.2",
     "EVENTS_RETRY_BACKOFF_MAX": "1",
     "EVENTS_RELAY_INTERVAL": "1",
+    "CELERY_WORKER_STALL_TIMEOUT": "4",
 }
 
 

@@ -6,11 +6,20 @@ nothing is doubled (applied exactly once, whatever was delivered).
 
 from __future__ import annotations
 
+import json
+import socket
+import subprocess
+import sys
 import uuid
 from datetime import datetime, timezone
 
+import redis
+
 from accounts import call, login, new_account, register, unique_email
 from event_support import (
+    PROJECT_DIR,
+    REPO_ROOT,
+    broker_url,
     consumer_writes_blocked,
     credential,
     database_down,
@@ -22,6 +31,7 @@ from event_support import (
     manage,
     manage_json,
     outbox,
+    queue_key,
     queued_events,
     release,
     send_events,
@@ -37,7 +47,25 @@ def put_email(system, account, email: str) -> str:
 
 
 def applied(system, service: str, event_id: str, timeout: float = 60.0) -> str:
-    return wait_until(lambda: inbox(system, service, [event_id]).get(event_id), timeout=timeout, what=event_id)
+    try:
+        return wait_until(lambda: inbox(system, service, [event_id]).get(event_id), timeout=timeout, what=event_id)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{what_the_workers_were_doing(system)}") from None
+
+
+def what_the_workers_were_doing(system) -> str:
+    """The queues' lengths and the workers' last log lines: why an event may not have arrived."""
+    client = redis.Redis.from_url(broker_url(system), socket_timeout=2, socket_connect_timeout=2)
+    try:
+        queues = {queue: client.llen(queue_key(system, queue)) for queue in ("users", "auth")}
+    except redis.RedisError as exc:
+        queues = {"broker": repr(exc)}
+    finally:
+        client.close()
+    lines = [f"queued at the broker: {queues}"]
+    for name in ("users-worker", "auth-worker", "users-beat"):
+        lines += [f"{name} | {json.dumps(entry)}" for entry in system.sink.json_lines(name)[-8:]]
+    return "\n".join(lines)
 
 
 def received(logs, event_id: str, **match):
@@ -216,3 +244,32 @@ def test_a_poison_message_is_parked_after_its_retries_and_later_messages_keep_fl
         and log_count(logs, "auth-worker", "message parked", poison["id"]) == 2,
         what="the replayed poison parked again",
     )
+
+
+def test_a_worker_whose_consumer_stalls_restarts_itself_in_place_and_the_event_arrives(broker_system):
+    # Celery's control command makes the auth worker stop taking messages from its
+    # queue, as the Redis transport sometimes does after a reconnect: the process
+    # lives on, the queue fills. Its watchdog must notice and start it again.
+    system, logs, _ = broker_system
+    account = new_account(system.gateway_url, "stalled")
+    new_email = unique_email("after-stall")
+    worker = system.processes["auth-worker"].popen
+    stalls_before = len([e for e in logs.json_lines("auth-worker") if e.get("message") == STALLED])
+
+    subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "config", "control", "cancel_consumer", "auth",
+         "--destination", f"auth@{socket.gethostname()}", "--timeout", "5"],
+        cwd=REPO_ROOT / PROJECT_DIR["auth"], env=system.config.env, check=True, capture_output=True, timeout=60,
+    )
+    event_id = put_email(system, account, new_email)
+
+    wait_until(
+        lambda: len([e for e in logs.json_lines("auth-worker") if e.get("message") == STALLED]) > stalls_before,
+        timeout=60, what="the watchdog's restart",
+    )
+    assert applied(system, "auth", event_id) == "applied"
+    assert login(system.gateway_url, new_email)[0] == 200
+    assert worker.poll() is None and system.processes["auth-worker"].popen is worker  # the same process
+
+
+STALLED = "worker restarting: its consumer stalled"
