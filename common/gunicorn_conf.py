@@ -3,13 +3,23 @@
 Threaded workers (``gthread``) keep connections alive between requests, which
 the gateway's connection pool relies on. Counts come from the environment;
 the defaults suit a small machine.
+
+Prometheus metrics (``common.metrics``) are added up over every worker process:
+each worker writes its values to files in a directory of this gunicorn's own,
+emptied when it starts. ``METRICS_BIND`` adds a listener for ``/metrics``.
+The application must load in the workers (no ``preload_app``), after
+``on_starting`` has set ``PROMETHEUS_MULTIPROC_DIR``: prometheus_client reads
+it once, when first imported.
 """
 
 import multiprocessing
 import os
+import re
+import shutil
 
 from gunicorn.glogging import Logger
 
+from common.env import state_dir
 from common.log import logging_config
 
 _service = os.environ.get("SERVICE_NAME", "service")
@@ -47,3 +57,30 @@ logconfig_dict = logging_config(_service, os.environ.get("LOG_LEVEL", "INFO"))
 proc_name = _service
 # Several gunicorns share a machine in development; none needs the control socket.
 control_socket_disable = True
+
+
+def metrics_directory(service: str, bind: str):
+    """Where the workers of the gunicorn serving ``service`` on ``bind`` keep their metric files.
+
+    One directory per listening address: two gunicorns of one service on one
+    machine (sharing ``VAR_DIR``) never mix or wipe each other's figures.
+    """
+    return state_dir(service) / "metrics" / re.sub(r"[^A-Za-z0-9.-]+", "-", bind).strip("-")
+
+
+def on_starting(server):
+    """Before any worker starts: a fresh metrics directory, and the ``METRICS_BIND`` listener."""
+    directory = metrics_directory(_service, server.cfg.bind[0])
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+    metrics_bind = os.environ.get("METRICS_BIND", "")
+    if metrics_bind and metrics_bind not in server.cfg.bind:
+        server.cfg.set("bind", [*server.cfg.bind, metrics_bind])
+
+
+def child_exit(server, worker):
+    """A worker is gone: its live gauges stop counting (its counters and histograms stay summed)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -32,6 +32,7 @@ DJANGO_APPS = [
 # ------------------------------------------------------------------------------
 MIDDLEWARE = [
     "common.middleware.RequestIdMiddleware",
+    "common.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -95,6 +96,17 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+
+# METRICS: Prometheus, GET /metrics (common.metrics)
+# ------------------------------------------------------------------------------
+# "host:port" gunicorn also listens on (common/gunicorn_conf.py); when set, /metrics
+# answers only there. Unset, a service answers /metrics on its one address.
+METRICS_BIND = env.str("METRICS_BIND", default="")
+# On: /metrics answers on METRICS_BIND only, and nowhere without it (the gateway's
+# main address is public).
+METRICS_ONLY_ON_METRICS_BIND = False
+# Collectors computed when scraped (dotted paths of classes), besides the request metrics.
+METRICS_SCRAPE_COLLECTORS: list[str] = []
 
 
 def redis_cache(service: str) -> dict:

@@ -16,17 +16,22 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + SHARED_APPS + LOCAL_APPS
 
 # MIDDLEWARE: every /api/ and /internal/ request must carry the gateway's (or a peer's) assertion
 # ------------------------------------------------------------------------------
-_after_request_id = MIDDLEWARE.index("common.middleware.RequestIdMiddleware") + 1
+# After the request id and the metrics, so a refused request is logged and counted.
+_after_metrics = MIDDLEWARE.index("common.metrics.MetricsMiddleware") + 1
 MIDDLEWARE = [
-    *MIDDLEWARE[:_after_request_id],
+    *MIDDLEWARE[:_after_metrics],
     "common.internal_auth.InternalAuthMiddleware",
-    *MIDDLEWARE[_after_request_id:],
+    *MIDDLEWARE[_after_metrics:],
 ]
 
 # DATABASES: Django's own tables in "default", the service's data in "credentials"
 # ------------------------------------------------------------------------------
 DATABASES = service_databases(SERVICE_NAME, ("default", "credentials"))
 DATABASE_ROUTERS = ["config.routers.CredentialsRouter"]
+
+# METRICS: the outbox backlog and parked messages, read when /metrics is scraped
+# ------------------------------------------------------------------------------
+METRICS_SCRAPE_COLLECTORS = ["common.metrics.EventTablesCollector"]
 
 # CACHE, CELERY, LOGGING
 # ------------------------------------------------------------------------------

@@ -19,11 +19,12 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + SHARED_APPS + LOCAL_APPS
 
 # MIDDLEWARE: only the gateway (or a peer) may call the API; it says who the end user is
 # ------------------------------------------------------------------------------
-_after_request_id = MIDDLEWARE.index("common.middleware.RequestIdMiddleware") + 1
+# After the request id and the metrics, so a refused request is logged and counted.
+_after_metrics = MIDDLEWARE.index("common.metrics.MetricsMiddleware") + 1
 MIDDLEWARE = [
-    *MIDDLEWARE[:_after_request_id],
+    *MIDDLEWARE[:_after_metrics],
     "common.internal_auth.InternalAuthMiddleware",
-    *MIDDLEWARE[_after_request_id:],
+    *MIDDLEWARE[_after_metrics:],
 ]
 # The staff admin's CSS and JavaScript, served by the service itself (the gateway routes /static/ here).
 MIDDLEWARE.insert(
@@ -72,6 +73,10 @@ USERS_AUTH_READ_TIMEOUT = env.float("USERS_AUTH_READ_TIMEOUT", default=5.0)
 # Seconds after which an unfinished registration is undone by the cleanup task. Far
 # above the timeouts above, so it never races a registration still in progress.
 USERS_PENDING_REGISTRATION_MAX_AGE = env.int("USERS_PENDING_REGISTRATION_MAX_AGE", default=300)
+
+# METRICS: the outbox backlog and parked messages, read when /metrics is scraped
+# ------------------------------------------------------------------------------
+METRICS_SCRAPE_COLLECTORS = ["common.metrics.EventTablesCollector"]
 
 # CACHE, CELERY, LOGGING
 # ------------------------------------------------------------------------------
