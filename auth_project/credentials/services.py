@@ -40,6 +40,7 @@ from common.events.envelope import Event
 from common.events.outbox import event_publish
 from common.internal_auth import EndUser
 from common.revocation import RevocationUnavailable, client_for, revoke_family, revoke_token, set_minimum_version
+from credentials.metrics import LOGIN_FAILURES, LOGIN_SUCCESSES
 from credentials.models import Credential, RefreshTokenRecord
 from legacy_import.models import LegacyRowState
 from credentials.selectors import credential_get, credential_get_by_email
@@ -217,7 +218,7 @@ def credential_login(*, email: str, password: str) -> LoginResult:
             reason = "inactive" if not credential.is_active else "locked"
             with _atomic():
                 _credential_event_publish(credential.user_id, "auth.login.failed", reason=reason, locked=False)
-        _log_login_failure(user_id=credential.user_id if credential else None, reason=reason)
+        _login_failure_report(user_id=credential.user_id if credential else None, reason=reason)
         raise ApiError(INVALID_CREDENTIALS, status=401)
 
     rehashed = []
@@ -228,7 +229,7 @@ def credential_login(*, email: str, password: str) -> LoginResult:
 
     if not check_password(password, credential.password, setter=rehash):
         locked = _login_failure_record(credential=credential, at=now)
-        _log_login_failure(user_id=credential.user_id, reason="wrong_password", locked=locked)
+        _login_failure_report(user_id=credential.user_id, reason="wrong_password", locked=locked)
         raise ApiError(INVALID_CREDENTIALS, status=401)
 
     # The slow parts (hashing, signing) are done outside the transaction: on
@@ -245,6 +246,7 @@ def credential_login(*, email: str, password: str) -> LoginResult:
         credential.save(update_fields=changed)
         refresh_record.save(force_insert=True)
         _credential_event_publish(credential.user_id, "auth.login.success")
+    LOGIN_SUCCESSES.inc()
     logger.info("login succeeded", extra={"event": "auth.login.success", "user_id": credential.user_id})
     return LoginResult(credential=credential, tokens=tokens)
 
@@ -264,7 +266,9 @@ def _login_failure_record(*, credential: Credential, at: datetime) -> bool:
     return locked
 
 
-def _log_login_failure(*, user_id: int | None, reason: str, locked: bool = False) -> None:
+def _login_failure_report(*, user_id: int | None, reason: str, locked: bool = False) -> None:
+    """A refused login, logged and counted (``auth_login_failures_total``)."""
+    LOGIN_FAILURES.labels(reason).inc()
     logger.info(
         "login failed",
         extra={"event": "auth.login.failed", "user_id": user_id, "reason": reason, "locked": locked},
