@@ -138,6 +138,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "global_keyprefix": env.str("CELERY_BROKER_KEY_PREFIX", default=""),
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# kombu's Redis transport, without a crash of the worker when the broker goes away
+# mid-task (common/broker_transport.py).
+CELERY_BROKER_TRANSPORT = "common.broker_transport:Transport"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -273,3 +273,35 @@ def test_a_worker_whose_consumer_stalls_restarts_itself_in_place_and_the_event_a
 
 
 STALLED = "worker restarting: its consumer stalled"
+
+
+def test_the_broker_gone_while_a_worker_is_in_the_middle_of_a_task_the_worker_lives_on(broker_system):
+    # The worker loses its broker holding a message it cannot acknowledge: kombu's
+    # close of that connection used to crash the worker (common.worker_watchdog.Consumer).
+    system, logs, broker = broker_system
+    account = new_account(system.gateway_url, "mid-task")
+    new_email, later_email = unique_email("mid-task"), unique_email("after-mid-task")
+    losses_before = len(connection_losses(logs))
+
+    with consumer_writes_blocked(system, "auth", account["id"]):
+        event_id = put_email(system, account, new_email)
+        logs.wait_for("auth-worker", received(logs, event_id), timeout=30)
+        broker.stop()
+        wait_until(lambda: len(connection_losses(logs)) > losses_before, what="the worker noticing the broker gone")
+    try:
+        assert applied(system, "auth", event_id) == "applied"  # the task went on without its broker
+    finally:
+        broker.start()
+
+    assert "auth-worker" not in dict(system.exited())
+    later_id = put_email(system, account, later_email)
+    assert applied(system, "auth", later_id) == "applied"
+    assert login(system.gateway_url, later_email)[0] == 200
+    assert logged_once(logs, "auth-worker", "event applied", event_id)
+
+
+def connection_losses(logs) -> list[dict]:
+    return [
+        entry for entry in logs.json_lines("auth-worker")
+        if str(entry.get("message", "")).startswith("consumer: Connection to broker lost")
+    ]
