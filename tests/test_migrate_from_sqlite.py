@@ -16,7 +16,7 @@ import pytest
 
 import manage_all
 from accounts import call, claims_of, login, register, unique_email
-from common.legacy_db import EXIT_ERROR, EXIT_NEEDS_ATTENTION, EXIT_VERIFY_MISMATCH
+from common.legacy_db import EXIT_ERROR, EXIT_NEEDS_ATTENTION, EXIT_USAGE, EXIT_VERIFY_MISMATCH
 from common.legacy_testing import LONG_PASSWORD, bcryptjs_hash, legacy_database, legacy_users
 from manage_all import REPO_ROOT
 
@@ -56,7 +56,7 @@ def logged_in(gateway: str, email: str, password: str) -> dict:
     return body
 
 
-def test_the_import_runs_in_the_users_service_then_the_auth_service(legacy):
+def test_the_import_runs_in_the_users_service_and_the_auth_service(legacy):
     _, _, _, first = legacy
 
     assert first.returncode == EXIT_NEEDS_ATTENTION, first.stderr
@@ -178,7 +178,7 @@ def test_a_catch_up_run_brings_users_the_monolith_added_and_changed(legacy):
     assert logged_in(gateway, "mixed@example.com", "alice-password")["user"]["name"] == "Renamed"
 
 
-def test_bad_input_stops_before_the_auth_service_with_one_line(legacy, tmp_path):
+def test_bad_input_is_one_line_from_each_service(legacy, tmp_path):
     system, _, _, _ = legacy
     path = tmp_path / "users.db"
     path.write_text("this is not a database\n")
@@ -186,31 +186,59 @@ def test_bad_input_stops_before_the_auth_service_with_one_line(legacy, tmp_path)
     failed = migrate_from_sqlite(system, path)
 
     assert failed.returncode == EXIT_ERROR
-    assert "== auth" not in failed.stdout
-    (line,) = [line for line in failed.stderr.splitlines() if "not a SQLite database" in line]
-    assert line.endswith("(nothing was imported)")
+    lines = [line for line in failed.stderr.splitlines() if "not a SQLite database" in line]
+    assert sorted(line.split(":")[0] for line in lines) == ["auth", "users"]
+    assert all(line.endswith("(nothing was imported)") for line in lines)
     assert "Traceback" not in failed.stderr
 
 
+def fake_import(status: int, *, wait_for: Path | None = None, mark: Path | None = None) -> list[str]:
+    """argv of a stand-in for one service's command: prints a summary and a progress line, exits with ``status``.
+
+    With ``wait_for`` it waits (up to 20 s) for that file to exist first; with ``mark`` it creates that file.
+    """
+    script = (
+        "import pathlib, sys, time\n"
+        f"mark, wait_for = {str(mark) if mark else None!r}, {str(wait_for) if wait_for else None!r}\n"
+        "if mark: pathlib.Path(mark).touch()\n"
+        "deadline = time.monotonic() + 20\n"
+        "while wait_for and not pathlib.Path(wait_for).exists() and time.monotonic() < deadline: time.sleep(0.01)\n"
+        "print('read 13 rows' + (' (after the other started)' if wait_for and pathlib.Path(wait_for).exists() else ''))\n"
+        "print('importing: 100%', file=sys.stderr)\n"
+        f"sys.exit({status})\n"
+    )
+    return [sys.executable, "-c", script]
+
+
 @pytest.mark.parametrize(
-    ("statuses", "projects_run", "status"),
+    ("users", "auth", "status"),
     [
-        ([EXIT_NEEDS_ATTENTION, 0], ["users_project", "auth_project"], EXIT_NEEDS_ATTENTION),
-        ([EXIT_VERIFY_MISMATCH, EXIT_NEEDS_ATTENTION], ["users_project", "auth_project"], EXIT_VERIFY_MISMATCH),
-        ([0, EXIT_ERROR], ["users_project", "auth_project"], EXIT_ERROR),
-        ([EXIT_ERROR], ["users_project"], EXIT_ERROR),
+        (EXIT_NEEDS_ATTENTION, 0, EXIT_NEEDS_ATTENTION),
+        (EXIT_VERIFY_MISMATCH, EXIT_NEEDS_ATTENTION, EXIT_VERIFY_MISMATCH),
+        (0, EXIT_ERROR, EXIT_ERROR),
+        (EXIT_ERROR, 0, EXIT_ERROR),
+        (EXIT_USAGE, EXIT_ERROR, EXIT_USAGE),
     ],
 )
-def test_manage_all_runs_users_then_auth_and_exits_with_the_most_serious_status(
-    monkeypatch, statuses, projects_run, status
+def test_manage_all_runs_both_services_at_once_and_exits_with_the_most_serious_status(
+    monkeypatch, capfd, tmp_path, users, auth, status
 ):
-    answers, ran = iter(statuses), []
-
-    def call(argv, env):
-        ran.append(Path(argv[1]).parent.name)
-        return next(answers)
-
-    monkeypatch.setattr(manage_all.subprocess, "call", call)
+    started = {"users": tmp_path / "users-started", "auth": tmp_path / "auth-started"}
+    commands = {
+        # Each waits for the other to have started: run one after the other, neither would say it had.
+        "users": fake_import(users, mark=started["users"], wait_for=started["auth"]),
+        "auth": fake_import(auth, mark=started["auth"], wait_for=started["users"]),
+    }
+    monkeypatch.setattr(manage_all, "project_command", lambda project, command, args: commands[project])
 
     assert manage_all.run_legacy_import(["gateway", "auth", "users"], ["users.db"], {}) == status
-    assert ran == projects_run
+
+    out, err = capfd.readouterr()
+    assert out.index("== users: manage.py migrate_from_sqlite users.db") < out.index("== auth:")
+    assert "users: read 13 rows (after the other started)" in out
+    assert "auth: read 13 rows (after the other started)" in out
+    assert "users: importing: 100%" in err and "auth: importing: 100%" in err
+    failed = [project for project, code in (("users", users), ("auth", auth)) if code in (EXIT_ERROR, EXIT_USAGE)]
+    assert [line.split(":")[0] for line in err.splitlines() if "failed with exit status" in line] == [
+        f"== {project}" for project in failed
+    ]
