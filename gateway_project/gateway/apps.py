@@ -7,6 +7,12 @@ class GatewayConfig(AppConfig):
     verbose_name = "Gateway"
 
     def ready(self):
+        from . import checks  # noqa: F401  (registers the route table's check)
+        from . import routing
+
+        # The balancers, and with them every upstream error series at 0, from the
+        # start: a scrape before the first forwarded request already shows them.
+        routing.balancers()
         # Django closes stale database connections and every cache's connection
         # around each request. The gateway has no database, and its caches
         # (django-redis) keep their pooled connections open: both are a few

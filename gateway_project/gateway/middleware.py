@@ -1,12 +1,31 @@
-"""The gateway's own middleware: rate limits before anything else runs, a CSP on JSON answers."""
+"""The gateway's own middleware: request metrics by route, rate limits, a CSP on JSON answers."""
 
 from __future__ import annotations
 
 from django.conf import settings
 
+from common import metrics
 from common.errors import error_response
 
-from . import ratelimits
+from . import ratelimits, routing, views
+
+
+class MetricsMiddleware(metrics.MetricsMiddleware):
+    """``common.metrics.MetricsMiddleware``, with a forwarded request labelled by its route table prefix.
+
+    Every forwarded path matches the proxy's catch-all URL pattern, which would
+    lump them together: ``/api/profile`` and ``/api/login`` are told apart by the
+    route that owns them instead (``unmatched`` when none does).
+    """
+
+    def route_label(self, request) -> str:
+        match = request.resolver_match or metrics.resolve_quietly(request)
+        if match is None:
+            return metrics.UNMATCHED
+        if match.func is not views.proxy_view:
+            return match.route
+        route = routing.resolve(request.path)
+        return route.prefix if route is not None else metrics.UNMATCHED
 
 
 class RateLimitMiddleware:

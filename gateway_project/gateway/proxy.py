@@ -1,9 +1,14 @@
 """Forwarding a request to its upstream over pooled keep-alive connections.
 
-One ``urllib3.PoolManager`` per process keeps connections to each upstream open
-between requests. Connects fail fast; reads have their own timeout. Whatever
-goes wrong upstream becomes a JSON error here: 503 when the upstream cannot be
-reached, 504 when it does not answer in time, 502 when it answers garbage.
+One ``urllib3.PoolManager`` per process keeps connections to each upstream
+address open between requests. The route's balancer (``gateway.balancing``) says
+which addresses to try, in order. Connects fail fast; reads have their own
+timeout. A request goes to the next address only when that is safe: the
+connection could not be made (so the request was never sent), or the method is
+safe (GET, HEAD, OPTIONS) and the connection was lost before an answer came.
+Whatever goes wrong upstream becomes a JSON error here: 503 when no address can
+be reached, 504 when the upstream does not answer in time, 502 when it answers
+garbage.
 
 What a client says about who it is (``X-Internal-*``, ``X-User-*``) is dropped;
 each of our services gets the gateway's own signed ``X-Internal-Auth`` instead,
@@ -19,19 +24,14 @@ from http import HTTPStatus
 import urllib3
 from django.conf import settings
 from django.http import HttpResponse
-from urllib3.exceptions import (
-    ConnectTimeoutError,
-    HTTPError,
-    MaxRetryError,
-    NewConnectionError,
-    ReadTimeoutError,
-)
+from urllib3.exceptions import ConnectTimeoutError, HTTPError, ProtocolError, ReadTimeoutError
 from urllib3.util import parse_url
 
 from common.errors import error_response
 from common.internal_auth import INTERNAL_AUTH_HEADER, sign_internal
 from common.request_context import REQUEST_ID_HEADER
 
+from . import metrics
 from .authentication import Identity
 from .routing import Route
 
@@ -65,6 +65,11 @@ IDENTITY_HEADER_PREFIX = "x-internal-"
 _ALWAYS_DROPPED = HOP_BY_HOP_HEADERS | GATEWAY_SET_HEADERS | IDENTITY_HEADERS
 # Of an upstream's answer: the gateway sets its own length and request id.
 _NOT_RELAYED = HOP_BY_HOP_HEADERS | {"content-length", REQUEST_ID_HEADER.lower()}
+# Sent again to the next address after a connection lost mid-request, when the
+# first may have received it. Only the safe methods: PUT and DELETE are idempotent
+# by RFC 9110, but here a repeated PUT /api/change-password or DELETE /api/profile
+# would answer an error for a change that was made.
+RESENDABLE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 _pool: urllib3.PoolManager | None = None
 # Per upstream base URL: the manager's pool for its host and the base URL's path, so forwarding
@@ -82,9 +87,8 @@ def pool() -> urllib3.PoolManager:
             maxsize=settings.GATEWAY_POOL_SIZE,
             block=False,
             timeout=urllib3.Timeout(connect=settings.GATEWAY_CONNECT_TIMEOUT, read=settings.GATEWAY_READ_TIMEOUT),
-            # Retry only a failed connect: the request was never sent, so even a
-            # POST is safe to try again. Never retry once it may have arrived.
-            retries=urllib3.Retry(total=1, connect=1, read=0, redirect=0, status=0, other=0),
+            # urllib3 retries nothing: forward() decides what goes to the next address.
+            retries=False,
         )
     return _pool
 
@@ -146,30 +150,62 @@ def internal_assertion(upstream: str, identity: Identity | None) -> str:
 
 
 def forward(request, route: Route, identity: Identity | None = None) -> HttpResponse:
-    """Send ``request`` to ``route``'s upstream and relay its answer."""
-    connections, base_path = upstream_pool(route.base_url)
-    try:
-        upstream = connections.urlopen(
-            request.method,
-            base_path + request.get_full_path(),
-            body=request.body or None,
-            headers=upstream_headers(request, route, identity),
-            redirect=False,
-            assert_same_host=False,
-            preload_content=True,
-            decode_content=False,
-        )
-    except MaxRetryError as exc:
-        return _upstream_failure(route, exc.reason or exc)
-    except HTTPError as exc:
-        return _upstream_failure(route, exc)
-    return relay(upstream)
+    """Send ``request`` to an address of ``route``'s upstream and relay its answer.
+
+    The next address gets the request after a failed connect (it was never sent),
+    or, for a safe method, after the connection was lost before an answer.
+    """
+    balancer = route.balancer
+    method = request.method
+    target = request.get_full_path()
+    body = request.body or None
+    headers = upstream_headers(request, route, identity)
+    failure: HTTPError | None = None
+    for address in balancer.attempt_order():
+        connections, base_path = upstream_pool(address.url)
+        try:
+            upstream = connections.urlopen(
+                method,
+                base_path + target,
+                body=body,
+                headers=headers,
+                redirect=False,
+                assert_same_host=False,
+                preload_content=True,
+                decode_content=False,
+                retries=False,
+            )
+        except ConnectTimeoutError as exc:  # NewConnectionError too: refused, unreachable, unknown host
+            balancer.connect_failed(address, exc)
+            failure = _attempt_failed(route, address.url, metrics.CONNECT, exc)
+            continue
+        except ReadTimeoutError as exc:
+            # Slow, not gone: another address would only double the work.
+            return _upstream_failure(route, _attempt_failed(route, address.url, metrics.TIMEOUT, exc))
+        except HTTPError as exc:  # the connection lost mid-request, or an answer that is not HTTP
+            failure = _attempt_failed(route, address.url, metrics.PROTOCOL, exc)
+            if isinstance(exc, ProtocolError) and method in RESENDABLE_METHODS:
+                continue
+            return _upstream_failure(route, failure)
+        balancer.connected(address)
+        if upstream.status >= 500:
+            metrics.upstream_error(route.upstream, address.url, metrics.SERVER_ERROR)
+        return relay(upstream)
+    return _upstream_failure(route, failure)
 
 
-def _upstream_failure(route: Route, exc: Exception) -> HttpResponse:
+def _attempt_failed(route: Route, url: str, kind: str, exc: HTTPError) -> HTTPError:
+    """Count and log one failed exchange with one address; ``exc`` back."""
+    metrics.upstream_error(route.upstream, url, kind)
+    logger.warning("upstream attempt failed", extra={"upstream": route.upstream, "url": url, "error": type(exc).__name__})
+    return exc
+
+
+def _upstream_failure(route: Route, exc: HTTPError) -> HttpResponse:
+    """The client's answer when no address gave one: 504 for a timeout, 503 when none could be reached, else 502."""
     if isinstance(exc, ReadTimeoutError):
         status, message = 504, "Upstream timed out"
-    elif isinstance(exc, (NewConnectionError, ConnectTimeoutError)):
+    elif isinstance(exc, ConnectTimeoutError):
         status, message = 503, "Service unavailable"
     else:
         status, message = 502, "Bad gateway"

@@ -24,7 +24,7 @@ from common.internal_auth import INTERNAL_AUTH_HEADER, sign_internal
 from common.request_context import REQUEST_ID_HEADER, current_request_id
 
 from .proxy import ISSUER, pool
-from .routing import resolve
+from .routing import balancers, resolve
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +109,11 @@ def _fetch_parts() -> dict[str, dict | None]:
 
 
 def fetch_part(upstream: str, path: str) -> dict | None:
-    """One service's OpenAPI document, or ``None`` when it has none to give right now."""
+    """One service's OpenAPI document, or ``None`` when it has none to give right now.
+
+    Asked of the upstream's addresses in the balancer's order, the next one only
+    when the connection to the last could not be made.
+    """
     timeout = settings.GATEWAY_SCHEMA_TIMEOUT
     headers = {
         # drf-spectacular answers YAML unless asked for JSON.
@@ -119,13 +123,7 @@ def fetch_part(upstream: str, path: str) -> dict | None:
     if request_id := current_request_id():
         headers[REQUEST_ID_HEADER] = request_id
     try:
-        response = pool().request(
-            "GET",
-            settings.GATEWAY_UPSTREAMS[upstream].rstrip("/") + path,
-            headers=headers,
-            timeout=urllib3.Timeout(connect=timeout, read=timeout),
-            retries=False,
-        )
+        response = _get(upstream, path, headers, timeout)
     except urllib3.exceptions.HTTPError as exc:
         logger.warning("schema unavailable", extra={"upstream": upstream, "error": type(exc).__name__})
         return None
@@ -134,6 +132,27 @@ def fetch_part(upstream: str, path: str) -> dict | None:
         logger.warning("schema unavailable", extra={"upstream": upstream, "status": response.status})
         return None
     return document
+
+
+def _get(upstream: str, path: str, headers: dict, timeout: float):
+    """The answer of the first of ``upstream``'s addresses that takes the connection; else the last error."""
+    balancer = balancers()[upstream]
+    for address in balancer.attempt_order():
+        try:
+            response = pool().request(
+                "GET",
+                address.url + path,
+                headers=headers,
+                timeout=urllib3.Timeout(connect=timeout, read=timeout),
+                retries=False,
+            )
+        except urllib3.exceptions.ConnectTimeoutError as exc:  # never sent: ask the next address
+            balancer.connect_failed(address, exc)
+            error = exc
+            continue
+        balancer.connected(address)
+        return response
+    raise error
 
 
 def _parse(response) -> object:

@@ -22,6 +22,9 @@ LOCAL_APPS = ["common", "gateway"]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 MIDDLEWARE = [
     "common.middleware.RequestIdMiddleware",
+    # Counts every answer, and answers /metrics (on METRICS_BIND only, below)
+    # before the rate limits or the proxy see it.
+    "gateway.middleware.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Outside the rate limits, so a 429 carries CORS headers a browser can read;
     # preflights are answered here and reach nothing behind.
@@ -35,15 +38,21 @@ DATABASES = {}
 
 LOGGING = logging_config(SERVICE_NAME, LOG_LEVEL)
 
+# METRICS: the gateway's address is public, so /metrics answers only on the
+# internal METRICS_BIND address gunicorn also listens on; without it, nowhere.
+METRICS_ONLY_ON_METRICS_BIND = True
+
 # UPSTREAMS AND ROUTES
 # ------------------------------------------------------------------------------
-# Where each upstream answers. "legacy" is the Node.js monolith, reachable only
-# while paths are being moved over to the services during the cutover.
+# Where each upstream answers: one base URL, or several (comma-separated in the
+# environment) that requests are spread over (gateway.balancing). "legacy" is the
+# Node.js monolith, reachable only while paths are being moved over to the
+# services during the cutover.
 GATEWAY_UPSTREAMS = {
-    "users": env.str("USERS_SERVICE_URL", default="http://127.0.0.1:8001"),
-    "auth": env.str("AUTH_SERVICE_URL", default="http://127.0.0.1:8002"),
+    "users": env.list("USERS_SERVICE_URL", default=["http://127.0.0.1:8001"]),
+    "auth": env.list("AUTH_SERVICE_URL", default=["http://127.0.0.1:8002"]),
 }
-LEGACY_UPSTREAM_URL = env.str("LEGACY_UPSTREAM_URL", default="")
+LEGACY_UPSTREAM_URL = env.list("LEGACY_UPSTREAM_URL", default=[])
 if LEGACY_UPSTREAM_URL:
     GATEWAY_UPSTREAMS["legacy"] = LEGACY_UPSTREAM_URL
 # Upstreams that are our own services: they receive the gateway's signed
@@ -83,8 +92,11 @@ for _prefix, _upstream in env.dict("GATEWAY_ROUTE_OVERRIDES", default={}).items(
 # reads may take longer before they become a 504.
 GATEWAY_CONNECT_TIMEOUT = env.float("GATEWAY_CONNECT_TIMEOUT", default=1.0)
 GATEWAY_READ_TIMEOUT = env.float("GATEWAY_READ_TIMEOUT", default=10.0)
-# Pooled keep-alive connections kept per upstream.
+# Pooled keep-alive connections kept per upstream address.
 GATEWAY_POOL_SIZE = env.int("GATEWAY_POOL_SIZE", default=16)
+# Seconds an upstream address that refused a connection (or did not accept one
+# within the connect timeout) is skipped; then one request tries it again.
+GATEWAY_UPSTREAM_COOLDOWN = env.float("GATEWAY_UPSTREAM_COOLDOWN", default=5.0)
 # /api/health answers within this budget even when an upstream hangs.
 GATEWAY_HEALTH_TIMEOUT = env.float("GATEWAY_HEALTH_TIMEOUT", default=0.8)
 

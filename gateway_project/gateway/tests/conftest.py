@@ -38,7 +38,7 @@ _HANG_LIMIT = 30.0
 
 def reset_gateway_state() -> None:
     """Forget the cached route table, API document and connection pool, all made from settings."""
-    routing._routes_longest_first.cache_clear()
+    routing.clear_cache()
     schema.clear_cache()
     if proxy._pool is not None:
         proxy._pool.clear()  # closes kept-alive connections, so upstream threads see EOF
@@ -236,6 +236,15 @@ class _GarbageHandler(socketserver.BaseRequestHandler):
         self.request.sendall(b"\x00\x17 this is not an HTTP response at all \xff\xfe\r\n\r\n")
 
 
+class _DroppingHandler(socketserver.BaseRequestHandler):
+    """Reads the request head, counts it, and closes the connection without answering (a crash mid-request)."""
+
+    def handle(self):
+        _read_request_head(self.request)
+        with self.server.lock:
+            self.server.upstream.dropped += 1
+
+
 class _HangingHandler(socketserver.BaseRequestHandler):
     """Accepts the connection and never answers (until the upstream is stopped).
 
@@ -255,6 +264,7 @@ class Upstream:
         self.server.upstream = self
         self.respond = respond
         self.received: list[Received] = []
+        self.dropped = 0  # requests a "drop" upstream read and never answered
         self.port = server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -278,17 +288,22 @@ class Upstream:
 
 @pytest.fixture
 def start_upstream():
-    """Starts upstreams for one test: ``start_upstream(responder)`` for HTTP, or ``kind="hang"|"garbage"``."""
+    """Starts upstreams for one test: ``start_upstream(responder)`` for HTTP, or ``kind="hang"|"garbage"|"drop"``.
+
+    ``port`` binds a given port (an upstream started again where a stopped one was).
+    """
     started: list[Upstream] = []
 
-    def start(respond: Responder = echo, *, kind: str = "http") -> Upstream:
-        address = ("127.0.0.1", 0)
+    def start(respond: Responder = echo, *, kind: str = "http", port: int = 0) -> Upstream:
+        address = ("127.0.0.1", port)
         if kind == "http":
             server = _HTTPServer(address, _HTTPHandler)
         elif kind == "garbage":
             server = _TCPServer(address, _GarbageHandler)
         elif kind == "hang":
             server = _TCPServer(address, _HangingHandler)
+        elif kind == "drop":
+            server = _TCPServer(address, _DroppingHandler)
         else:
             raise ValueError(f"unknown upstream kind {kind!r}")
         upstream = Upstream(server, respond if kind == "http" else None)

@@ -33,6 +33,11 @@ def health_settings(users_url: str, auth_url: str, redis: str, **extra):
     )
 
 
+def single(state: dict) -> dict:
+    """How an upstream with one address is reported: its state, and the same as its only instance."""
+    return {**state, "instances": [{"instance": 1, **state}]}
+
+
 def assert_timestamp(value: str) -> None:
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z", value), value
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -51,8 +56,8 @@ def test_everything_up_is_200_ok_with_each_part(client, start_upstream, redis_ur
     assert body == {
         "status": "OK",
         "services": {
-            "users": {"status": "up", "checks": USERS_CHECKS},
-            "auth": {"status": "up", "checks": AUTH_CHECKS},
+            "users": single({"status": "up", "checks": USERS_CHECKS}),
+            "auth": single({"status": "up", "checks": AUTH_CHECKS}),
         },
         "dependencies": {"redis": {"status": "up"}},
     }
@@ -70,8 +75,8 @@ def test_an_upstream_that_is_not_ready_makes_it_503(client, start_upstream, redi
     body = response.json()
     assert body["status"] != "OK"
     assert_timestamp(body["timestamp"])
-    assert body["services"]["users"] == {"status": "down", "checks": failing}
-    assert body["services"]["auth"] == {"status": "up", "checks": AUTH_CHECKS}
+    assert body["services"]["users"] == single({"status": "down", "checks": failing})
+    assert body["services"]["auth"] == single({"status": "up", "checks": AUTH_CHECKS})
     assert body["dependencies"] == {"redis": {"status": "up"}}
 
 
@@ -85,10 +90,10 @@ def test_an_upstream_that_hangs_is_down_and_the_answer_still_comes(client, start
     assert body["status"] != "OK"
     # The gateway gave up waiting (the hanging upstream never closes first).
     assert body["services"]["users"] in (
-        {"status": "down", "error": "unreachable: ReadTimeoutError"},
-        {"status": "down", "error": "no answer in time"},
+        single({"status": "down", "error": "unreachable: ReadTimeoutError"}),
+        single({"status": "down", "error": "no answer in time"}),
     )
-    assert body["services"]["auth"] == {"status": "up", "checks": AUTH_CHECKS}
+    assert body["services"]["auth"] == single({"status": "up", "checks": AUTH_CHECKS})
     assert body["dependencies"] == {"redis": {"status": "up"}}
     assert users.connections_accepted == 1
 
@@ -121,7 +126,7 @@ def test_an_upstream_answering_something_else_than_a_readiness_report_is_down(
         response = client.get("/api/health")
 
     assert response.status_code == 503
-    assert response.json()["services"]["users"] == {"status": "down", "error": "unexpected answer (HTTP 200)"}
+    assert response.json()["services"]["users"] == single({"status": "down", "error": "unexpected answer (HTTP 200)"})
 
 
 def test_an_upstream_answering_garbage_is_down(client, start_upstream, redis_url):
@@ -175,3 +180,59 @@ def test_head_is_answered_and_other_methods_are_refused_as_json(client, start_up
     assert post.json() == {"error": "Method not allowed"}
     # /api/health is the gateway's own: nothing is proxied for it.
     assert [r.target for r in users.received + auth.received] == ["/ready", "/ready"]
+
+
+# SEVERAL ADDRESSES PER UPSTREAM
+# ------------------------------------------------------------------------------
+
+
+def test_each_address_of_an_upstream_is_checked_and_reported_in_order(client, start_upstream, redis_url):
+    users_1, users_2, auth = start_upstream(ready(USERS_CHECKS)), start_upstream(ready(USERS_CHECKS)), start_upstream(
+        ready(AUTH_CHECKS)
+    )
+    with health_settings(f"{users_1.url},{users_2.url}", auth.url, redis_url):
+        response = client.get("/api/health")
+
+    assert response.status_code == 200
+    assert response.json()["services"]["users"] == {
+        "status": "up",
+        "checks": USERS_CHECKS,
+        "instances": [
+            {"instance": 1, "status": "up", "checks": USERS_CHECKS},
+            {"instance": 2, "status": "up", "checks": USERS_CHECKS},
+        ],
+    }
+    assert [r.target for r in users_1.received] == ["/ready"]
+    assert [r.target for r in users_2.received] == ["/ready"]
+
+
+def test_an_upstream_with_one_address_down_is_up_and_names_the_one_down(client, start_upstream, closed_url, redis_url):
+    users, auth = start_upstream(ready(USERS_CHECKS)), start_upstream(ready(AUTH_CHECKS))
+    with health_settings(f"{closed_url},{users.url}", auth.url, redis_url):
+        response = client.get("/api/health")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "OK"
+    state = body["services"]["users"]
+    assert (state["status"], state["checks"]) == ("up", USERS_CHECKS)
+    assert state["instances"] == [
+        {"instance": 1, "status": "down", "error": "unreachable: NewConnectionError"},
+        {"instance": 2, "status": "up", "checks": USERS_CHECKS},
+    ]
+    # The answer is public: the internal addresses are not in it.
+    assert closed_url.split("//")[1] not in response.content.decode()
+    assert users.url.split("//")[1] not in response.content.decode()
+
+
+def test_an_upstream_with_every_address_down_is_down(client, start_upstream, closed_url, redis_url):
+    not_ready_users = start_upstream(not_ready({"redis": {"status": "down", "error": "unreachable: ConnectionError"}}))
+    auth = start_upstream(ready(AUTH_CHECKS))
+    with health_settings(f"{closed_url},{not_ready_users.url}", auth.url, redis_url):
+        response = client.get("/api/health")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "UNAVAILABLE"
+    assert body["services"]["users"]["status"] == "down"
+    assert [instance["status"] for instance in body["services"]["users"]["instances"]] == ["down", "down"]

@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from gateway.routing import resolve, upstreams_in_use, validate_routes
+from gateway.routing import balancers, resolve, upstreams_in_use, validate_routes
 
 from .tokens import access_token, bearer
 
@@ -65,16 +65,62 @@ def test_a_path_no_prefix_owns_resolves_to_none(path):
         assert resolve(path) is None
 
 
+def addresses_of(route) -> list[str]:
+    return [address.url for address in route.balancer.addresses]
+
+
 def test_a_route_carries_its_upstream_base_url_without_trailing_slash():
     with override_settings(GATEWAY_UPSTREAMS=UPSTREAMS, GATEWAY_ROUTES={"/api/login": "auth"}):
         route = resolve("/api/login")
-    assert (route.prefix, route.upstream, route.base_url) == ("/api/login", "auth", "http://auth.internal:8002")
+    assert (route.prefix, route.upstream, addresses_of(route)) == ("/api/login", "auth", ["http://auth.internal:8002"])
+
+
+@pytest.mark.parametrize(
+    "configured",
+    [
+        "http://users-1:8001, http://users-2:8001/,",
+        ["http://users-1:8001", "http://users-2:8001/"],
+    ],
+    ids=["comma-separated", "list"],
+)
+def test_an_upstream_may_have_several_base_urls(configured):
+    with override_settings(GATEWAY_UPSTREAMS={"users": configured}, GATEWAY_ROUTES={"/api/profile": "users"}):
+        route = resolve("/api/profile")
+        assert addresses_of(route) == ["http://users-1:8001", "http://users-2:8001"]
+        # One balancer per upstream, whichever route leads to it.
+        assert route.balancer is balancers()["users"]
+
+
+def test_routes_to_one_upstream_share_its_balancer():
+    routes = {"/api/login": "auth", "/api/logout": {"upstream": "auth", "auth": "token"}}
+    with override_settings(GATEWAY_UPSTREAMS=UPSTREAMS, GATEWAY_ROUTES=routes):
+        assert resolve("/api/login").balancer is resolve("/api/logout").balancer
 
 
 def test_upstreams_in_use_are_only_those_a_route_points_at():
     routes = {"/api/login": "auth", "/api/logout": "auth", "/api/profile": "users"}
     with override_settings(GATEWAY_UPSTREAMS=UPSTREAMS, GATEWAY_ROUTES=routes):
-        assert upstreams_in_use() == {"auth": "http://auth.internal:8002", "users": "http://users.internal:8001"}
+        in_use = upstreams_in_use()
+        assert {name: [a.url for a in balancer.addresses] for name, balancer in in_use.items()} == {
+            "auth": ["http://auth.internal:8002"],
+            "users": ["http://users.internal:8001"],
+        }
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/metrics", "/metrics/", "/metrics/x", "/api/profile/../../metrics", "/api/./../metrics/x", "/static/../metrics"],
+)
+def test_a_reserved_path_is_never_routed_even_under_a_catch_all_route(path):
+    routes = {"/": "legacy", "/api/profile": "users", "/static": "users"}
+    with override_settings(GATEWAY_UPSTREAMS=UPSTREAMS, GATEWAY_ROUTES=routes):
+        assert resolve(path) is None
+
+
+@pytest.mark.parametrize("path", ["/metricsx", "/api/metrics", "/api/profile/metrics", "/api/profile/./x"])
+def test_paths_that_only_look_like_reserved_ones_are_routed(path):
+    with override_settings(GATEWAY_UPSTREAMS=UPSTREAMS, GATEWAY_ROUTES={"/": "legacy", "/api/profile": "users"}):
+        assert resolve(path) is not None
 
 
 def test_overridden_settings_reach_the_cached_table():
@@ -125,6 +171,23 @@ def test_validation_reports_an_unknown_auth_mode():
     ]
 
 
+def test_validation_reports_a_reserved_prefix():
+    assert validate_routes({"/metrics": "users", "/metrics/x": "users"}, UPSTREAMS) == [
+        "route prefix '/metrics' is reserved: the gateway never forwards it",
+        "route prefix '/metrics/x' is reserved: the gateway never forwards it",
+    ]
+
+
+def test_validation_reports_upstreams_without_a_usable_url():
+    upstreams = {"users": " , ", "auth": "http://auth:8000,auth:8000", "legacy": ["ftp://legacy", "http://"]}
+    assert validate_routes({}, upstreams) == [
+        "upstream 'users' has no URL",
+        "upstream 'auth': 'auth:8000' is not an http:// or https:// URL with a host",
+        "upstream 'legacy': 'ftp://legacy' is not an http:// or https:// URL with a host",
+        "upstream 'legacy': 'http:' is not an http:// or https:// URL with a host",
+    ]
+
+
 def test_validation_reports_bad_prefixes_and_unknown_upstreams():
     problems = validate_routes(
         {"api/login": "auth", "/api/profile": "billing", "static": "nowhere", "/admin": "users"},
@@ -172,7 +235,7 @@ def test_route_overrides_move_prefixes_to_the_legacy_upstream(client, start_upst
         LEGACY_UPSTREAM_URL=legacy.url,
         GATEWAY_ROUTE_OVERRIDES="/api/login=legacy,/api/register=legacy",
     )
-    assert configured["upstreams"] == {"users": users.url, "auth": auth.url, "legacy": legacy.url}
+    assert configured["upstreams"] == {"users": [users.url], "auth": [auth.url], "legacy": [legacy.url]}
     assert configured["routes"]["/api/login"] == "legacy"
     assert configured["routes"]["/api/register"] == "legacy"
     assert configured["routes"]["/api/logout"] == {"upstream": "auth", "auth": "token"}
@@ -229,3 +292,24 @@ def test_an_override_to_legacy_without_its_url_is_reported():
     assert validate_routes(configured["routes"], configured["upstreams"]) == [
         "route '/api/login' points at unknown upstream 'legacy'"
     ]
+
+
+def test_service_urls_from_the_environment_may_list_several_addresses():
+    configured = settings_from_environment(
+        USERS_SERVICE_URL="http://users-1:8000,http://users-2:8000", AUTH_SERVICE_URL="http://auth:8000"
+    )
+    assert configured["upstreams"] == {"users": ["http://users-1:8000", "http://users-2:8000"], "auth": ["http://auth:8000"]}
+    assert validate_routes(configured["routes"], configured["upstreams"]) == []
+
+
+def test_manage_py_check_reports_every_problem_of_the_table():
+    from gateway.checks import route_table_check
+
+    with override_settings(GATEWAY_UPSTREAMS={"users": "http://users:8000,users-2:8000"}, GATEWAY_ROUTES={"/metrics": "users"}):
+        errors = route_table_check(None)
+
+    assert [(error.id, error.msg) for error in errors] == [
+        ("gateway.E001", "route prefix '/metrics' is reserved: the gateway never forwards it"),
+        ("gateway.E001", "upstream 'users': 'users-2:8000' is not an http:// or https:// URL with a host"),
+    ]
+    assert route_table_check(None) == []
