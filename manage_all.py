@@ -240,6 +240,8 @@ class SystemConfig:
     def __post_init__(self) -> None:
         self.env = dict(self.env)
         self.ports = {name: int(self.env.get(f"{name.upper()}_PORT", default)) for name, default in DEFAULT_PORTS.items()}
+        # The gateway's /metrics listener; unset, the gateway serves no metrics.
+        self.gateway_metrics_port = int(self.env.get("GATEWAY_METRICS_PORT") or 0) or None
         self.var_dir = Path(self.env.get("VAR_DIR", REPO_ROOT / "var")).resolve()
         self.embedded_redis = not self.env.get("REDIS_URL")
         self.redis_port = int(self.env.get("EMBEDDED_REDIS_PORT", DEFAULT_EMBEDDED_REDIS_PORT))
@@ -281,19 +283,7 @@ def system_specs(config: SystemConfig) -> list[ProcessSpec]:
             )
         )
     for name in PROJECTS:
-        specs.append(
-            ProcessSpec(
-                name=name,
-                argv=[
-                    sys.executable, "-m", "gunicorn",
-                    "-c", "python:common.gunicorn_conf",
-                    "--bind", f"{config.host}:{config.ports[name]}",
-                ],
-                cwd=REPO_ROOT / PROJECTS[name],
-                env={"SERVICE_NAME": name},
-                ready_url=f"{config.url(name)}/health",
-            )
-        )
+        specs.append(gunicorn_spec(config, name, name, config.ports[name]))
     for name in CELERY_PROJECTS:
         cwd = REPO_ROOT / PROJECTS[name]
         celery = [sys.executable, "-m", "celery", "-A", "config"]
@@ -317,6 +307,28 @@ def system_specs(config: SystemConfig) -> list[ProcessSpec]:
             )
         )
     return specs
+
+
+def gunicorn_spec(config: SystemConfig, project: str, name: str, port: int) -> ProcessSpec:
+    """One project under gunicorn on ``port``; ``name`` tells two instances of a project apart.
+
+    Only the gateway gets a metrics address (``GATEWAY_METRICS_PORT``, when set):
+    its main one is public. The services answer ``/metrics`` on their own port.
+    """
+    metrics_bind = ""
+    if project == "gateway" and config.gateway_metrics_port:
+        metrics_bind = f"{config.host}:{config.gateway_metrics_port}"
+    return ProcessSpec(
+        name=name,
+        argv=[
+            sys.executable, "-m", "gunicorn",
+            "-c", "python:common.gunicorn_conf",
+            "--bind", f"{config.host}:{port}",
+        ],
+        cwd=REPO_ROOT / PROJECTS[project],
+        env={"SERVICE_NAME": project, "METRICS_BIND": metrics_bind},
+        ready_url=f"http://{config.host}:{port}/health",
+    )
 
 
 def print_sink(stream: TextIO = sys.stdout) -> Callable[[str, str], None]:

@@ -131,6 +131,7 @@ def system_environment(
         GATEWAY_PORT=str(free_port()),
         USERS_PORT=str(free_port()),
         AUTH_PORT=str(free_port()),
+        GATEWAY_METRICS_PORT=str(free_port()),
         EMBEDDED_REDIS_PORT=str(free_port()),
         # A stalled worker (common.worker_watchdog) restarts well within the tests' waits.
         CELERY_WORKER_STALL_TIMEOUT="10",
