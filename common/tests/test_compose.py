@@ -102,12 +102,20 @@ def test_each_django_container_runs_the_one_image_in_its_role(services, name):
     assert [entry["path"] for entry in service["env_file"]] == ["env/django.env", f"env/{service_name}.env"]
     # Secrets are in env files that may be absent from a clean clone, never in the YAML.
     assert all(entry["required"] is False for entry in service["env_file"])
-    assert set(service["environment"]) == {"SERVICE_NAME"}
+    assert set(service["environment"]) == ({"SERVICE_NAME", "METRICS_BIND"} if name == "gateway" else {"SERVICE_NAME"})
 
 
 def test_only_the_gateway_is_published(services):
     assert [name for name, service in services.items() if "ports" in service] == ["gateway"]
     assert services["gateway"]["ports"] == ["${GATEWAY_PUBLISH:-8000}:8000"]
+
+
+def test_the_gateways_metrics_address_is_internal(services):
+    gateway = services["gateway"]
+    port = gateway["environment"]["METRICS_BIND"].rpartition(":")[2]
+    assert port != "8000"
+    assert gateway["expose"] == [port]
+    assert not any(mapping.endswith(f":{port}") for mapping in gateway["ports"])
 
 
 @pytest.mark.parametrize("name", ["users", "auth", "users-worker", "auth-worker", "users-beat", "auth-beat"])
