@@ -23,6 +23,7 @@ so they end consistent without a million messages through the broker.
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import queue
 import re
@@ -507,6 +508,23 @@ def prepared_batches(
 
 # THE IMPORT
 # ------------------------------------------------------------------------------
+
+
+@contextmanager
+def cyclic_gc_paused():
+    """Python's cyclic garbage collector off for a bulk pass, back on (as it was) after.
+
+    An import or a verification makes millions of short-lived objects and no
+    reference cycles; the collector would spend about a quarter of the CPU
+    looking through them, and through Django's own objects, for none.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @dataclass
@@ -1014,10 +1032,11 @@ class MigrateFromSqliteCommand(BaseCommand):
                 else "batches committed before stay imported; run the command again to go on"
             )
             try:
-                if verify:
-                    self._verify(importer, report_path)
-                else:
-                    self._import(importer, dry_run=dry_run, report_path=report_path)
+                with cyclic_gc_paused():
+                    if verify:
+                        self._verify(importer, report_path)
+                    else:
+                        self._import(importer, dry_run=dry_run, report_path=report_path)
             except LegacyDatabaseError as exc:
                 raise CommandError(f"{exc} ({after_error})", returncode=EXIT_ERROR) from exc
             except DatabaseError as exc:
