@@ -13,6 +13,7 @@ from django.contrib.auth.hashers import make_password
 from rest_framework.test import APIClient
 
 from common.emails import canonical_email
+from common.jwt_keys import local_key_pair
 from common.internal_auth import INTERNAL_AUTH_HEADER, sign_internal
 from credentials.models import Credential
 from credentials.tests.data import PASSWORD, USER_CREATED_AT
@@ -100,3 +101,34 @@ def new_user_id() -> int:
 def family() -> str:
     """A login session (refresh-token family) id of this test only: Redis keys outlive tests."""
     return str(uuid.uuid4())
+
+
+@pytest.fixture(scope="session")
+def new_signing_key(tmp_path_factory) -> tuple[str, str]:
+    """(private PEM, public PEM) of a key rotated in."""
+    return local_key_pair(tmp_path_factory.mktemp("new-signing-key"))
+
+
+@pytest.fixture
+def rotation(settings, new_signing_key):
+    """Steps of a signing-key rotation, applied to this test's settings (restored afterwards).
+
+    ``switch()``: sign with the new key, the old one still accepted; ``retire()``:
+    the old key no longer accepted. ``old`` and ``new`` are the public keys.
+    """
+    old_public = settings.JWT_PUBLIC_KEYS[0]
+    new_private, new_public = new_signing_key
+
+    class Rotation:
+        old, new = old_public, new_public
+
+        @staticmethod
+        def switch() -> None:
+            settings.JWT_PRIVATE_KEY = new_private
+            settings.JWT_PUBLIC_KEYS = [new_public, old_public]
+
+        @staticmethod
+        def retire() -> None:
+            settings.JWT_PUBLIC_KEYS = [new_public]
+
+    return Rotation

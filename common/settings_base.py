@@ -163,7 +163,12 @@ CELERY_WORKER_STALL_TIMEOUT = env.float("CELERY_WORKER_STALL_TIMEOUT", default=6
 # TOKENS (SimpleJWT): the auth service signs, the gateway verifies
 # ------------------------------------------------------------------------------
 def simple_jwt_settings(*, signing_key: str, verifying_key: str) -> dict:
-    """``SIMPLE_JWT`` for both sides. Claims as the legacy tokens had them (``userId``, ``email``)."""
+    """``SIMPLE_JWT`` for both sides. Claims as the legacy tokens had them (``userId``, ``email``).
+
+    ``verifying_key`` is the first of the project's ``JWT_PUBLIC_KEYS``: SimpleJWT
+    holds one key, but tokens are verified by ``common.token_backend``, which
+    takes every accepted key and picks the one a token names.
+    """
     from datetime import timedelta
 
     return {

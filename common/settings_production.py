@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.exceptions import ImproperlyConfigured
 
 from common.env import database_url_variable, env
+from common.jwt_keys import key_id, pem_blocks
 
 
 def comma_list(value: str) -> list[str]:
@@ -124,3 +125,22 @@ def rsa_public_key_pem(variable: str, value: str) -> str:
     if not isinstance(key, rsa.RSAPublicKey):
         raise ImproperlyConfigured(f"{variable} must be an RSA key (tokens are signed with RS256)")
     return text
+
+
+def rsa_public_keys_pem(variable: str, value: str) -> list[str]:
+    """``value`` as one or several PEM RSA public keys, one after another; ``ImproperlyConfigured`` naming ``variable``.
+
+    Several keys are accepted side by side while the signing key is rotated.
+    A bad one is named by its place: ``JWT_PUBLIC_KEY (key 2 of 2)``.
+    Duplicates are dropped.
+    """
+    try:
+        blocks = pem_blocks(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{variable} is not a PEM public key, nor several one after another: {exc}") from None
+    keys: dict[str, str] = {}
+    for number, block in enumerate(blocks, start=1):
+        name = variable if len(blocks) == 1 else f"{variable} (key {number} of {len(blocks)})"
+        text = rsa_public_key_pem(name, block)
+        keys.setdefault(key_id(text), text)
+    return list(keys.values())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.hashers import get_hasher, identify_hasher, is_password_usable
-from rest_framework_simplejwt.settings import api_settings
+from django.conf import settings
 
 from common.emails import canonical_email
 from common.jwt_keys import public_jwk
@@ -24,8 +24,8 @@ def credential_get_by_email(*, email: str) -> Credential | None:
 
 
 def signing_key_set() -> dict:
-    """The JWK Set (RFC 7517) of the keys that verify users' tokens."""
-    return {"keys": [public_jwk(api_settings.VERIFYING_KEY)]}
+    """The JWK Set (RFC 7517) of the keys that verify users' tokens: the signing key's first, then any being rotated."""
+    return {"keys": [public_jwk(pem) for pem in settings.JWT_PUBLIC_KEYS]}
 
 
 def credential_password_kind(*, credential: Credential) -> str:

@@ -126,6 +126,7 @@ def settings_and_responses(project: str, env: dict[str, str]) -> dict:
             "SIMPLE_JWT": {
                 key: getattr(settings, "SIMPLE_JWT", {}).get(key) for key in ("SIGNING_KEY", "VERIFYING_KEY", "ALGORITHM")
             },
+            "JWT_PUBLIC_KEYS": getattr(settings, "JWT_PUBLIC_KEYS", None),
             "health_over_http": answer("/health", HTTP_HOST="localhost"),
             "health_over_https": answer("/health", HTTP_HOST="localhost", HTTP_X_FORWARDED_PROTO="https"),
             "internal_over_http": answer("/internal/anything", HTTP_HOST=settings.ALLOWED_HOSTS[0]),
@@ -233,3 +234,55 @@ def test_tokens_the_auth_service_signs_verify_with_the_gateways_key(production_e
     assert auth["VERIFYING_KEY"] == gateway["VERIFYING_KEY"] == public_pem
     token = jwt.encode({"userId": 7}, auth["SIGNING_KEY"], algorithm="RS256")
     assert jwt.decode(token, gateway["VERIFYING_KEY"], algorithms=["RS256"]) == {"userId": 7}
+
+
+@pytest.fixture(scope="module")
+def new_key_pair() -> tuple[str, str]:
+    """A second pair: the key rotated in."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return (
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode(),
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode(),
+    )
+
+
+def test_while_rotating_both_sides_accept_old_and_new_keys_and_the_auth_service_signs_with_the_new(
+    production_env, key_pair, new_key_pair
+):
+    old_public, (new_private, new_public) = key_pair[1], new_key_pair
+    # The same value on both sides; the second key on one line with "\n" escapes.
+    both = old_public + new_public.strip().replace("\n", "\\n")
+    env = {**production_env, "JWT_PRIVATE_KEY": new_private, "JWT_PUBLIC_KEY": both}
+
+    gateway = settings_and_responses("gateway", env)
+    auth = settings_and_responses("auth", env)
+
+    assert gateway["JWT_PUBLIC_KEYS"] == [old_public, new_public]
+    assert auth["JWT_PUBLIC_KEYS"] == [new_public, old_public]  # the signing key's first
+    assert auth["SIMPLE_JWT"]["SIGNING_KEY"] == new_private
+
+
+def test_without_jwt_public_key_the_auth_service_accepts_its_signing_key_only(production_env, key_pair):
+    env = {name: value for name, value in production_env.items() if name != "JWT_PUBLIC_KEY"}
+
+    assert settings_and_responses("auth", env)["JWT_PUBLIC_KEYS"] == [key_pair[1]]
+
+
+@pytest.mark.parametrize("project", ["gateway", "auth"])
+def test_a_bad_key_among_several_is_refused_by_its_place(project, production_env, key_pair):
+    bad = "-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n"
+    result = manage_check(project, {**production_env, "JWT_PUBLIC_KEY": key_pair[1] + bad})
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: JWT_PUBLIC_KEY (key 2 of 2) is not a PEM public key" in result.stderr
+
+
+def test_the_auth_service_refuses_to_sign_with_a_key_its_jwt_public_key_does_not_list(
+    production_env, key_pair, new_key_pair
+):
+    env = {**production_env, "JWT_PRIVATE_KEY": new_key_pair[0], "JWT_PUBLIC_KEY": key_pair[1]}
+
+    result = manage_check("auth", env)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: JWT_PUBLIC_KEY does not include the public half of JWT_PRIVATE_KEY" in result.stderr

@@ -1,8 +1,9 @@
 """Authentication at the edge: the access token of a token-protected request, checked once, here.
 
 A token is checked with SimpleJWT's own validation (RS256 signature with the
-public key, ``exp`` present and not passed, a ``jti``, ``token_type`` "access"),
-then against the revocation state in Redis, in one round trip. Tokens the
+public key its ``kid`` names among ``JWT_PUBLIC_KEYS``, ``exp`` present and not
+passed, a ``jti``, ``token_type`` "access"; see ``common.token_backend``), then
+against the revocation state in Redis, in one round trip. Tokens the
 monolith issued (HS256, no ``jti`` nor ``ver``) pass while ``LEGACY_JWT_SECRET``
 is set, under the same revocation rules. Refusals keep the monolith's shapes:
 401 ``Access token required`` without a token, 403 ``Invalid or expired token``
@@ -16,10 +17,12 @@ from dataclasses import dataclass
 
 import jwt
 from django.conf import settings
+from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
 from common import revocation
+from common.token_backend import key_set_backend
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +47,14 @@ class EdgeAuthError(Exception):
         super().__init__(message)
         self.message = message
         self.status = status
+
+
+class EdgeAccessToken(AccessToken):
+    """An access token verified with the key its ``kid`` names among ``JWT_PUBLIC_KEYS``."""
+
+    @property
+    def token_backend(self) -> TokenBackend:
+        return key_set_backend(tuple(settings.JWT_PUBLIC_KEYS))
 
 
 def token_required() -> EdgeAuthError:
@@ -89,7 +100,7 @@ def authenticate(request) -> Identity:
 def _identity(raw: str) -> tuple[Identity, int, str | None]:
     """(identity, token version, refresh family) of a valid token; 403 when it is not one."""
     try:
-        claims = AccessToken(raw).payload
+        claims = EdgeAccessToken(raw).payload
         legacy = False
     except TokenError:
         claims = _legacy_claims(raw)
@@ -118,7 +129,7 @@ def _legacy_claims(raw: str) -> dict:
     """The claims of a token the monolith signed, while its secret is configured; 403 otherwise.
 
     An RS256 token that failed SimpleJWT's checks (forged, expired, a refresh
-    token) fails here too: only HS256 with the monolith's secret passes.
+    token, an unknown key) fails here too: only HS256 with the monolith's secret passes.
     """
     if not settings.LEGACY_JWT_SECRET:
         raise token_invalid()

@@ -79,3 +79,7 @@ SPECTACULAR_SETTINGS = {
 # ------------------------------------------------------------------------------
 # A PEM in the environment may keep its line breaks or write them as "\n".
 JWT_PRIVATE_KEY = env.str("JWT_PRIVATE_KEY", default="", multiline=True)
+# Each settings module sets JWT_PUBLIC_KEYS: the keys refresh tokens are verified
+# with and /api/.well-known/jwks.json lists. The signing key's public half, and
+# while a key is rotated the others of JWT_PUBLIC_KEY (the gateway's value).
+JWT_PUBLIC_KEY = env.str("JWT_PUBLIC_KEY", default="")

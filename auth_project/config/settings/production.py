@@ -4,11 +4,11 @@ Start-up fails with one message naming every variable that is missing
 (``common.settings_production.require_environment``).
 """
 
-from common.jwt_keys import public_pem_from_private
+from common.jwt_keys import accepted_public_keys
 from common.settings_base import simple_jwt_settings
 
 from .base import *  # noqa: F403
-from .base import DATABASES, SERVICE_NAME
+from .base import DATABASES, JWT_PUBLIC_KEY, SERVICE_NAME
 
 # After base, so HTTPS, HSTS and secure cookies override it.
 from common.settings_production import *  # noqa: E402, F403, I001
@@ -18,6 +18,7 @@ from common.settings_production import (
     refuse_sqlite,
     require_environment,
     rsa_private_key_pem,
+    rsa_public_keys_pem,
 )
 
 # REQUIRED
@@ -41,4 +42,8 @@ refuse_sqlite(SERVICE_NAME, DATABASES)
 # TOKENS: only this service holds the private key; the gateway gets the public half as JWT_PUBLIC_KEY
 # ------------------------------------------------------------------------------
 JWT_PRIVATE_KEY = rsa_private_key_pem("JWT_PRIVATE_KEY", _required["JWT_PRIVATE_KEY"])
-SIMPLE_JWT = simple_jwt_settings(signing_key=JWT_PRIVATE_KEY, verifying_key=public_pem_from_private(JWT_PRIVATE_KEY))
+# Optional: while a key is rotated, the gateway's JWT_PUBLIC_KEY value (old and new keys).
+JWT_PUBLIC_KEYS = accepted_public_keys(
+    JWT_PRIVATE_KEY, rsa_public_keys_pem("JWT_PUBLIC_KEY", JWT_PUBLIC_KEY) if JWT_PUBLIC_KEY.strip() else []
+)
+SIMPLE_JWT = simple_jwt_settings(signing_key=JWT_PRIVATE_KEY, verifying_key=JWT_PUBLIC_KEYS[0])

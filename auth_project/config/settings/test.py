@@ -1,7 +1,7 @@
 """Settings for the test suite."""
 
 from common.env import var_dir
-from common.jwt_keys import local_key_pair, public_pem_from_private
+from common.jwt_keys import accepted_public_keys, local_key_pair
 from common.settings_base import simple_jwt_settings
 
 from .base import *  # noqa: F403
@@ -18,4 +18,6 @@ PASSWORD_HASHERS = [
 ]
 
 JWT_PRIVATE_KEY = JWT_PRIVATE_KEY or local_key_pair(var_dir() / "keys")[0]
-SIMPLE_JWT = simple_jwt_settings(signing_key=JWT_PRIVATE_KEY, verifying_key=public_pem_from_private(JWT_PRIVATE_KEY))
+# The signing key only, whatever the environment says; tests that rotate set their own.
+JWT_PUBLIC_KEYS = accepted_public_keys(JWT_PRIVATE_KEY, [])
+SIMPLE_JWT = simple_jwt_settings(signing_key=JWT_PRIVATE_KEY, verifying_key=JWT_PUBLIC_KEYS[0])

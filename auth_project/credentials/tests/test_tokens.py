@@ -63,3 +63,13 @@ def test_each_token_has_its_own_id_and_the_refresh_token_is_recorded(make_creden
     record = credential.refresh_tokens.get()
     assert (record.jti, str(record.family), record.used_at, record.revoked_at) == (refresh["jti"], family, None, None)
     assert int(record.expires_at.timestamp()) == refresh["exp"]
+
+
+def test_after_the_switch_tokens_name_the_new_key(make_credential, family, rotation):
+    rotation.switch()
+
+    tokens = token_pair_issue(credential=make_credential(), family=family)
+
+    for token in (tokens.access, tokens.refresh):
+        assert jwt.get_unverified_header(token)["kid"] == key_id(rotation.new)
+        assert jwt.decode(token, rotation.new, algorithms=["RS256"])["fam"] == family

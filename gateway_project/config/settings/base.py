@@ -102,8 +102,10 @@ GATEWAY_HEALTH_TIMEOUT = env.float("GATEWAY_HEALTH_TIMEOUT", default=0.8)
 
 # TOKENS: verified here, on every token-protected request
 # ------------------------------------------------------------------------------
-# Each settings module sets SIMPLE_JWT = simple_jwt_settings(...) with the
-# public key only: the gateway verifies tokens and can never sign one.
+# Each settings module sets JWT_PUBLIC_KEYS (every public key a token may be
+# signed with; several while the signing key is rotated) and SIMPLE_JWT =
+# simple_jwt_settings(...) without a private key: the gateway verifies tokens
+# and can never sign one.
 # The monolith's HS256 secret: its tokens stay valid until they expire (under
 # the same revocation rules). Empty: they are refused.
 LEGACY_JWT_SECRET = env.str("LEGACY_JWT_SECRET", default="")

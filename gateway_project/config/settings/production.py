@@ -11,7 +11,7 @@ from .base import SERVICE_NAME
 
 # After base, so HTTPS, HSTS and secure cookies override it.
 from common.settings_production import *  # noqa: E402, F403, I001
-from common.settings_production import allowed_hosts, require_environment, rsa_public_key_pem
+from common.settings_production import allowed_hosts, require_environment, rsa_public_keys_pem
 
 # REQUIRED
 # ------------------------------------------------------------------------------
@@ -34,8 +34,9 @@ INTERNAL_AUTH_KEY = _required["INTERNAL_AUTH_KEY"]
 
 # TOKENS: the gateway verifies users' tokens and never signs one, so it has no private key
 # ------------------------------------------------------------------------------
-JWT_PUBLIC_KEY = rsa_public_key_pem("JWT_PUBLIC_KEY", _required["JWT_PUBLIC_KEY"])
-SIMPLE_JWT = simple_jwt_settings(signing_key="", verifying_key=JWT_PUBLIC_KEY)
+# One PEM, or several one after another while the signing key is rotated.
+JWT_PUBLIC_KEYS = rsa_public_keys_pem("JWT_PUBLIC_KEY", _required["JWT_PUBLIC_KEY"])
+SIMPLE_JWT = simple_jwt_settings(signing_key="", verifying_key=JWT_PUBLIC_KEYS[0])
 
 # CHECKS
 # ------------------------------------------------------------------------------

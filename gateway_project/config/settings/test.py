@@ -15,7 +15,8 @@ ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 # A key pair made for this run (never the developer's var/keys): the tests sign
 # tokens with the private half, the gateway knows only the public one.
 _JWT_KEYS_DIR = tempfile.TemporaryDirectory(prefix="gateway-test-jwt-")
-JWT_TEST_PRIVATE_KEY, JWT_PUBLIC_KEY = local_key_pair(Path(_JWT_KEYS_DIR.name))
-SIMPLE_JWT = simple_jwt_settings(signing_key="", verifying_key=JWT_PUBLIC_KEY)
+JWT_TEST_PRIVATE_KEY, _public_key = local_key_pair(Path(_JWT_KEYS_DIR.name))
+JWT_PUBLIC_KEYS = [_public_key]
+SIMPLE_JWT = simple_jwt_settings(signing_key="", verifying_key=_public_key)
 
 CORS_ALLOWED_ORIGINS = ["https://app.example.com"]

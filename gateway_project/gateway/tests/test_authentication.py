@@ -7,15 +7,17 @@ import hashlib
 import hmac
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from jwt.algorithms import RSAAlgorithm
 from django.test import override_settings
 
 from common import revocation
 from common.internal_auth import verify_internal
-from common.jwt_keys import local_key_pair
+from common.jwt_keys import key_id, local_key_pair
 
 from .tokens import LEGACY_SECRET, access_claims, access_token, bearer, legacy_token, new_user_id, sign
 
@@ -78,7 +80,7 @@ def unsigned_token(claims: dict) -> str:
 def hs256_with_public_key(claims: dict) -> str:
     """The key-confusion attack: HMAC keyed with the (public) RSA key the gateway verifies with."""
     signing_input = f"{b64({'alg': 'HS256', 'typ': 'JWT'})}.{b64(claims)}"
-    signature = hmac.new(settings.JWT_PUBLIC_KEY.encode(), signing_input.encode(), hashlib.sha256).digest()
+    signature = hmac.new(settings.JWT_PUBLIC_KEYS[0].encode(), signing_input.encode(), hashlib.sha256).digest()
     return f"{signing_input}.{b64(signature)}"
 
 
@@ -383,3 +385,121 @@ def test_a_legacy_token_follows_the_revocation_rules(client, upstreams, revoke):
 
         assert_refused(client.get("/api/profile", headers=bearer(logged_out)), 403, INVALID)
         assert_refused(client.get("/api/profile", headers=bearer(password_changed)), 403, INVALID)
+
+
+# SEVERAL KEYS: while the signing key is rotated, each token is checked with the key its kid names
+# ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    private: str
+    public: str
+
+    @property
+    def kid(self) -> str:
+        return key_id(self.public)
+
+    def sign(self, claims: dict, kid="own") -> str:
+        """``claims`` signed with this key (RS256); the header names ``kid`` (this key's own by default, ``None``: no kid).
+
+        Signed by hand, so the header may hold what PyJWT would refuse to write (a ``kid`` that is not a string).
+        """
+        header = {"alg": "RS256", "typ": "JWT"}
+        if kid is not None:
+            header["kid"] = self.kid if kid == "own" else kid
+        signing_input = f"{b64(header)}.{b64(claims)}"
+        algorithm = RSAAlgorithm(RSAAlgorithm.SHA256)
+        return f"{signing_input}.{b64(algorithm.sign(signing_input.encode(), algorithm.prepare_key(self.private)))}"
+
+
+@pytest.fixture(scope="module")
+def key_pairs(tmp_path_factory) -> tuple[KeyPair, KeyPair, KeyPair]:
+    """The old key (the test settings' own pair), the new one, and a key no setting ever lists."""
+    directory = tmp_path_factory.mktemp("rotation-keys")
+    new, stranger = (KeyPair(*local_key_pair(directory / name)) for name in ("new", "stranger"))
+    return KeyPair(settings.JWT_TEST_PRIVATE_KEY, settings.JWT_PUBLIC_KEYS[0]), new, stranger
+
+
+@pytest.fixture
+def rotating(key_pairs):
+    """The gateway accepts the old and the new key."""
+    old, new, _ = key_pairs
+    with override_settings(JWT_PUBLIC_KEYS=[old.public, new.public]):
+        yield
+
+
+def test_while_rotating_a_token_of_either_key_passes_with_its_kid(client, upstreams, key_pairs, rotating):
+    old, new, _ = key_pairs
+    for key in (old, new):
+        claims = access_claims()
+        response = client.get("/api/profile", headers=bearer(key.sign(claims)))
+
+        assert response.status_code == 200, key.kid
+        assert internal_claims(upstreams["users"].received[-1], "users")["sub"] == str(claims["userId"])
+
+
+def _rotation_attacks(old: KeyPair, new: KeyPair, stranger: KeyPair) -> dict[str, str]:
+    claims = access_claims()
+    now = int(time.time())
+    hs256_header = {"alg": "HS256", "typ": "JWT", "kid": old.kid}
+    signing_input = f"{b64(hs256_header)}.{b64(claims)}"
+    key_confusion = hmac.new(old.public.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return {
+        # A valid signature is not enough without saying whose: a token may not choose its key.
+        "no-kid-while-several-keys": old.sign(claims, kid=None),
+        "kid-of-an-unknown-key": stranger.sign(claims),
+        "unknown-key-claiming-a-known-kid": stranger.sign(claims, kid=old.kid),
+        "new-key-claiming-the-old-kid": new.sign(claims, kid=old.kid),
+        "kid-not-a-string": old.sign(claims, kid=[old.kid]),
+        "kid-a-number": old.sign(claims, kid=7),
+        "empty-kid": old.sign(claims, kid=""),
+        "alg-none-with-a-known-kid": f"{b64({'alg': 'none', 'typ': 'JWT', 'kid': old.kid})}.{b64(claims)}.",
+        "hs256-keyed-with-the-public-key-and-its-kid": f"{signing_input}.{b64(key_confusion)}",
+        "expired-with-a-known-kid": new.sign({**claims, "iat": now - 7200, "exp": now - 1}),
+        "refresh-token-with-a-known-kid": new.sign({**claims, "token_type": "refresh"}),
+        "header-not-an-object": f"{b64(b'[1]')}.{b64(claims)}.{new.sign(claims).rsplit('.', 1)[1]}",
+    }
+
+
+ROTATION_ATTACKS = [
+    "no-kid-while-several-keys", "kid-of-an-unknown-key", "unknown-key-claiming-a-known-kid",
+    "new-key-claiming-the-old-kid", "kid-not-a-string", "kid-a-number", "empty-kid", "alg-none-with-a-known-kid",
+    "hs256-keyed-with-the-public-key-and-its-kid", "expired-with-a-known-kid", "refresh-token-with-a-known-kid",
+    "header-not-an-object",
+]
+
+
+@pytest.mark.parametrize("attack", ROTATION_ATTACKS)
+def test_while_rotating_a_token_without_a_known_kid_or_valid_signature_is_403(
+    client, upstreams, key_pairs, rotating, attack
+):
+    token = _rotation_attacks(*key_pairs)[attack]
+
+    assert_refused(client.get("/api/profile", headers=bearer(token)), 403, INVALID, upstreams["users"])
+
+
+def test_with_one_key_a_token_without_kid_passes_and_one_naming_another_key_is_403(client, upstreams, key_pairs):
+    old, _, stranger = key_pairs
+
+    assert client.get("/api/profile", headers=bearer(old.sign(access_claims(), kid=None))).status_code == 200
+    assert_refused(
+        client.get("/api/profile", headers=bearer(old.sign(access_claims(), kid=stranger.kid))), 403, INVALID
+    )
+
+
+def test_once_the_old_key_is_retired_its_tokens_are_403(client, upstreams, key_pairs):
+    old, new, _ = key_pairs
+    old_token, new_token = old.sign(access_claims()), new.sign(access_claims())
+
+    with override_settings(JWT_PUBLIC_KEYS=[new.public]):
+        assert_refused(client.get("/api/profile", headers=bearer(old_token)), 403, INVALID)
+        assert client.get("/api/profile", headers=bearer(new_token)).status_code == 200
+    assert len(upstreams["users"].received) == 1
+
+
+def test_while_rotating_a_legacy_token_still_passes_with_the_legacy_secret(client, upstreams, rotating):
+    with override_settings(LEGACY_JWT_SECRET=LEGACY_SECRET):
+        assert client.get("/api/profile", headers=bearer(legacy_token())).status_code == 200
+    with override_settings(LEGACY_JWT_SECRET=""):
+        assert_refused(client.get("/api/profile", headers=bearer(legacy_token())), 403, INVALID)

@@ -3,6 +3,7 @@
 import jwt
 import pytest
 
+from common.jwt_keys import key_id
 from credentials.services import token_pair_issue
 
 pytestmark = pytest.mark.django_db(databases=["default", "credentials"])
@@ -22,3 +23,22 @@ def test_the_published_key_verifies_issued_tokens(gateway_client, make_credentia
 
 def test_it_is_behind_the_internal_credential_like_every_api_path(client):
     assert client.get("/api/.well-known/jwks.json").status_code == 401
+
+
+def test_while_rotating_both_keys_are_listed_the_signing_key_first(gateway_client, make_credential, family, rotation):
+    credential = make_credential()
+    old_token = token_pair_issue(credential=credential, family=family).access
+    rotation.switch()
+    new_token = token_pair_issue(credential=credential, family=family).access
+
+    keys = gateway_client.get("/api/.well-known/jwks.json").json()["keys"]
+
+    assert [jwk["kid"] for jwk in keys] == [key_id(rotation.new), key_id(rotation.old)]
+    by_kid = {jwk["kid"]: jwt.PyJWK(jwk).key for jwk in keys}
+    for token in (old_token, new_token):
+        assert jwt.decode(token, by_kid[jwt.get_unverified_header(token)["kid"]], algorithms=["RS256"])
+
+    rotation.retire()
+    assert [jwk["kid"] for jwk in gateway_client.get("/api/.well-known/jwks.json").json()["keys"]] == [
+        key_id(rotation.new)
+    ]

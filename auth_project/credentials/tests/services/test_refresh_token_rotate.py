@@ -5,6 +5,7 @@ import jwt
 import pytest
 
 from common.errors import ApiError
+from common.jwt_keys import key_id
 from credentials.models import RefreshTokenRecord
 from credentials.services import refresh_token_rotate, token_pair_issue
 from credentials.tokens import SessionRefreshToken
@@ -104,3 +105,26 @@ def test_anything_but_a_valid_refresh_token_is_refused(make_credential, family):
     refused(str(expired))
     refused(forged)
     refused("not a token")
+
+
+def test_a_refresh_token_signed_before_the_switch_still_rotates_into_tokens_of_the_new_key(
+    make_credential, family, rotation
+):
+    before = token_pair_issue(credential=make_credential(), family=family)
+    rotation.switch()
+
+    after = refresh_token_rotate(refresh=before.refresh)
+
+    assert jwt.get_unverified_header(before.refresh)["kid"] == key_id(rotation.old)
+    for token in (after.access, after.refresh):
+        assert jwt.get_unverified_header(token)["kid"] == key_id(rotation.new)
+    assert refresh_token_rotate(refresh=after.refresh).refresh_jti
+
+
+def test_once_the_old_key_is_retired_its_refresh_tokens_are_refused(make_credential, family, rotation):
+    before = token_pair_issue(credential=make_credential(), family=family)
+    rotation.switch()
+    rotation.retire()
+
+    refused(before.refresh)
+    assert RefreshTokenRecord.objects.get(jti=before.refresh_jti).used_at is None
