@@ -1,0 +1,94 @@
+"""Rotating the token signing key as docs/deployment.md says, on a running system: nobody is logged out.
+
+The system starts signing with key 1 (the local pair under VAR_DIR/keys). Then,
+step by step, each a restart of the processes concerned with new variables (the
+same for every process, as a deployment gives them): key 2 is published beside
+key 1, the auth service signs with key 2, and key 1 is retired.
+"""
+
+from __future__ import annotations
+
+import jwt
+
+from accounts import call, login, new_account, system_public_key
+from common.jwt_keys import key_id, local_key_pair
+from http_client import wait_for_status
+
+INVALID = {"error": "Invalid or expired token"}
+START_TIMEOUT = 60.0
+
+
+def restart(system, names: list[str], **env: str) -> None:
+    """Stop ``names``, set ``env`` for every process started from now on, start them again and wait until they answer."""
+    for name in names:
+        system.stop_process(name)
+    system.config.env.update(env)
+    for name in names:
+        system.start_process(name)
+    system.wait_ready(names, START_TIMEOUT)
+    wait_for_status(f"{system.gateway_url}/api/health", 200)
+
+
+def kid(token: str) -> str:
+    return jwt.get_unverified_header(token)["kid"]
+
+
+def published_kids(gateway: str) -> list[str]:
+    status, _, body = call(gateway, "GET", "/api/.well-known/jwks.json")
+    assert status == 200, body
+    return [jwk["kid"] for jwk in body["keys"]]
+
+
+def profile_status(gateway: str, token: str) -> int:
+    return call(gateway, "GET", "/api/profile", token=token)[0]
+
+
+def refreshed(gateway: str, refresh: str) -> dict:
+    status, _, body = call(gateway, "POST", "/api/token/refresh", {"refresh": refresh})
+    assert status == 200, body
+    return body
+
+
+def test_rotating_the_signing_key_logs_nobody_out_and_retiring_the_old_key_ends_its_tokens(own_system):
+    system, _ = own_system
+    gateway = system.gateway_url
+    key_1 = system_public_key(system)
+    private_2, key_2 = local_key_pair(system.config.var_dir / "rotated-keys")
+    kid_1, kid_2 = key_id(key_1), key_id(key_2)
+    # Token A and two refresh tokens from before the rotation: one used during it, one kept for after it.
+    account = new_account(gateway, "rotation")
+    token_a = account["token"]
+    kept_session = login(gateway, account["email"])[1]
+    assert kid(token_a) == kid(account["refresh"]) == kid_1
+    assert published_kids(gateway) == [kid_1]
+
+    # 1. Key 2 published beside key 1 at the gateway and the auth service; nothing signed with it yet.
+    restart(system, ["gateway", "auth"], JWT_PUBLIC_KEY=key_1 + key_2)
+
+    assert profile_status(gateway, token_a) == 200
+    assert kid(login(gateway, account["email"])[1]["token"]) == kid_1
+    assert published_kids(gateway) == [kid_1, kid_2]
+
+    # 2. The auth service signs with key 2; key 1 still verifies.
+    restart(system, ["auth"], JWT_PRIVATE_KEY=private_2)
+
+    assert profile_status(gateway, token_a) == 200
+    fresh = login(gateway, account["email"])[1]
+    assert kid(fresh["token"]) == kid(fresh["refresh"]) == kid_2
+    assert profile_status(gateway, fresh["token"]) == 200
+    # A refresh token from before the switch still refreshes, into tokens of key 2.
+    rotated = refreshed(gateway, account["refresh"])
+    assert kid(rotated["token"]) == kid(rotated["refresh"]) == kid_2
+    assert profile_status(gateway, rotated["token"]) == 200
+    assert kid(refreshed(gateway, rotated["refresh"])["token"]) == kid_2
+    assert published_kids(gateway) == [kid_2, kid_1]
+
+    # 4. Key 1 retired everywhere (after the wait of step 3): its tokens are refused, key 2's are not.
+    restart(system, ["gateway", "auth"], JWT_PUBLIC_KEY=key_2)
+
+    assert call(gateway, "GET", "/api/profile", token=token_a)[0::2] == (403, INVALID)
+    assert call(gateway, "POST", "/api/token/refresh", {"refresh": kept_session["refresh"]})[0::2] == (401, INVALID)
+    assert profile_status(gateway, fresh["token"]) == 200
+    assert kid(refreshed(gateway, fresh["refresh"])["token"]) == kid_2
+    assert published_kids(gateway) == [kid_2]
+    assert system.exited() == []
