@@ -40,6 +40,7 @@ from typing import TextIO
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, IntegrityError, connections, models, router, transaction
+from django.db import Error as DatabaseFailure  # DatabaseError, or InterfaceError: a connection already closed
 from django.utils import timezone
 
 from common.emails import canonical_email
@@ -131,6 +132,12 @@ class ImportRunBase(models.Model):
     outcome = models.CharField(max_length=24, blank=True, help_text="clean, needs_attention or failed.")
     counts = models.JSONField(default=dict)
     error = models.TextField(blank=True)
+    deferred_indexes = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="[name, CREATE INDEX statement] of the plain indexes the run dropped to fill an empty table; "
+        "built again at its end, or by the next run if it was killed first.",
+    )
 
     class Meta:
         abstract = True
@@ -617,6 +624,8 @@ class LegacyImport:
             run = self.mapping.run_model.objects.using(self.using).create(
                 source=str(self.source.path), started_at=timezone.now()
             )
+            if not dry_run:
+                self._defer_indexes(run)
             progress = self.progress(f"{self.mapping.service}: importing", total)
             after_id = None
             try:
@@ -626,6 +635,8 @@ class LegacyImport:
                     progress.advance(len(batch))
                 with transaction.atomic(using=self.using):
                     counts.add(self._forget_missing(after_id=after_id, up_to=None, present=set()))
+                if not dry_run:
+                    self._build_deferred_indexes(run)
                 if not dry_run and self.mapping.has_id_sequence and after_id is not None:
                     self._continue_id_sequence(after_id)
             except BaseException as exc:
@@ -652,10 +663,72 @@ class LegacyImport:
         )
 
     def _record_failure(self, run, counts: ImportCounts, exc: BaseException) -> None:
+        # The database that failed the run may not take these either: last_id already says how far it got,
+        # and indexes still owed stay recorded on the run for the next one to build.
+        try:
+            self._build_deferred_indexes(run)
+        except DatabaseFailure:
+            pass
         try:
             self._record_end(run, counts, outcome="failed", error=_error_line(exc))
-        except DatabaseError:
-            pass  # the database that failed the run may not take this either; last_id already says how far it got
+        except DatabaseFailure:
+            pass
+
+    # Plain indexes, built once rather than row by row ----------------------------------
+
+    def _defer_indexes(self, run) -> None:
+        """Into an empty table on PostgreSQL, drop its plain indexes: ``_build_deferred_indexes`` builds them at the end.
+
+        Maintaining an index row by row costs more than building it once from
+        the whole table (a sort): 1,000,000 profiles take ~8.7 s of PostgreSQL's
+        CPU with their four indexes, ~5.6 s with the two plain ones built after.
+        Only plain indexes: the primary key and the unique address are the
+        import's own safeguards (an id or an address taken meanwhile) and stay.
+        The statements are recorded on ``run`` in the transaction that drops
+        them, so a run killed before building them leaves them to the next one,
+        which takes them over (the table is no longer empty) and builds them.
+        """
+        if self.connection.vendor != "postgresql":
+            return
+        runs = self.mapping.run_model.objects.using(self.using)
+        quote = self.connection.ops.quote_name
+        table = quote(self.mapping.model._meta.db_table)
+        with transaction.atomic(using=self.using), self.connection.cursor() as cursor:
+            owed = []
+            for earlier in runs.exclude(pk=run.pk).exclude(deferred_indexes=[]):
+                owed.extend(earlier.deferred_indexes)
+                runs.filter(pk=earlier.pk).update(deferred_indexes=[])
+            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")
+            if not cursor.fetchone()[0]:
+                cursor.execute(
+                    "SELECT index_class.relname, pg_get_indexdef(pg_index.indexrelid) "
+                    "FROM pg_index JOIN pg_class AS index_class ON index_class.oid = pg_index.indexrelid "
+                    "WHERE pg_index.indrelid = %s::regclass AND NOT pg_index.indisunique "
+                    "AND NOT pg_index.indisprimary "
+                    "AND NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conindid = pg_index.indexrelid) "
+                    "ORDER BY index_class.relname",
+                    [table],
+                )
+                dropped = [list(row) for row in cursor.fetchall()]
+                for name, _ in dropped:
+                    cursor.execute(f"DROP INDEX {quote(name)}")
+                owed.extend(dropped)
+            if owed:
+                runs.filter(pk=run.pk).update(deferred_indexes=owed)
+                run.deferred_indexes = owed
+
+    def _build_deferred_indexes(self, run) -> None:
+        """Build the indexes ``run`` owes (``_defer_indexes``), and record that it owes none."""
+        if not run.deferred_indexes:
+            return
+        quote = self.connection.ops.quote_name
+        with transaction.atomic(using=self.using), self.connection.cursor() as cursor:
+            for name, statement in run.deferred_indexes:
+                cursor.execute("SELECT to_regclass(%s) IS NULL", [quote(name)])
+                if cursor.fetchone()[0]:
+                    cursor.execute(statement)
+            self.mapping.run_model.objects.using(self.using).filter(pk=run.pk).update(deferred_indexes=[])
+        run.deferred_indexes = []
 
     def _import_batch(
         self, batch: list[SourceValues], *, after_id: int | None, run

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 from django.core.management import CommandError
+from django.db import connections
 
 from common.legacy_db import EXIT_CLEAN, EXIT_ERROR, EXIT_NEEDS_ATTENTION, EXIT_VERIFY_MISMATCH
 from common.legacy_import import LegacyImport
@@ -268,6 +269,105 @@ def test_an_interrupted_run_goes_on_where_it_stopped(legacy_path, migrate_from_s
     assert "an earlier run stopped after id 5" in run.stdout
     assert "inserted 6, updated 0, unchanged 4" in run.stdout
     assert Profile.objects.count() == len(IMPORTED)
+
+
+# Plain indexes, built once at the end of a first import (PostgreSQL)
+# ------------------------------------------------------------------------------
+
+postgresql_only = pytest.mark.skipif(
+    connections["users"].vendor != "postgresql", reason="indexes are deferred on PostgreSQL only"
+)
+KEPT_INDEXES = {"users_profile_pkey", "users_profile_email_canonical_key"}  # the primary key and the unique address
+
+
+def profile_indexes() -> set[str]:
+    with connections["users"].cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'users_profile'")
+        return {name for (name,) in cursor.fetchall()}
+
+
+def indexes_while_importing(monkeypatch) -> list[set[str]]:
+    """The profile table's indexes as each batch of the next imports begins."""
+    seen, real_apply = [], LegacyImport._apply_batch
+
+    def apply(self, rows, **kwargs):
+        seen.append(profile_indexes())
+        return real_apply(self, rows, **kwargs)
+
+    monkeypatch.setattr(LegacyImport, "_apply_batch", apply)
+    return seen
+
+
+@postgresql_only
+def test_a_first_import_builds_the_plain_indexes_once_at_the_end(legacy_path, migrate_from_sqlite, monkeypatch):
+    before = profile_indexes()
+    assert before > KEPT_INDEXES
+    during = indexes_while_importing(monkeypatch)
+
+    migrate_from_sqlite(legacy_path, "--batch-size", "4")
+
+    assert len(during) == 4 and all(indexes == KEPT_INDEXES for indexes in during)
+    assert profile_indexes() == before
+    assert ImportRun.objects.get().deferred_indexes == []
+
+
+@postgresql_only
+def test_a_run_into_a_table_that_has_rows_keeps_every_index(legacy_path, migrate_from_sqlite, monkeypatch):
+    Profile.objects.create(id=900, email="new@example.com", email_canonical="new@example.com")
+    before = profile_indexes()
+    during = indexes_while_importing(monkeypatch)
+
+    migrate_from_sqlite(legacy_path)
+
+    assert during == [before]
+
+
+@postgresql_only
+def test_an_interrupted_first_import_builds_its_indexes_before_it_stops(
+    legacy_path, migrate_from_sqlite, monkeypatch
+):
+    before = profile_indexes()
+    monkeypatch.setattr(LegacyImport, "_import_batch", lambda self, batch, **kwargs: _interrupt())
+
+    with pytest.raises(CommandError, match="^interrupted"):
+        migrate_from_sqlite(legacy_path)
+
+    assert profile_indexes() == before
+    assert ImportRun.objects.get().deferred_indexes == []
+
+
+@postgresql_only
+def test_indexes_a_killed_run_still_owed_are_built_by_the_next(legacy_path, migrate_from_sqlite, monkeypatch):
+    before = profile_indexes()
+    real_import, real_build = LegacyImport._import_batch, LegacyImport._build_deferred_indexes
+    imported = []
+
+    def import_one_batch(self, batch, **kwargs):
+        if imported:
+            _interrupt()
+        imported.append(batch)
+        return real_import(self, batch, **kwargs)
+
+    # Killed: nothing after the first batch runs, the indexes are not built.
+    monkeypatch.setattr(LegacyImport, "_import_batch", import_one_batch)
+    monkeypatch.setattr(LegacyImport, "_build_deferred_indexes", lambda self, run: None)
+    with pytest.raises(CommandError):
+        migrate_from_sqlite(legacy_path, "--batch-size", "4")
+    assert profile_indexes() == KEPT_INDEXES
+    assert ImportRun.objects.get().deferred_indexes != []
+    monkeypatch.setattr(LegacyImport, "_import_batch", real_import)
+    monkeypatch.setattr(LegacyImport, "_build_deferred_indexes", real_build)
+
+    run = migrate_from_sqlite(legacy_path, "--batch-size", "4")
+
+    assert "an earlier run stopped after id 5" in run.stdout
+    assert profile_indexes() == before
+    assert list(ImportRun.objects.values_list("deferred_indexes", flat=True)) == [[], []]
+    assert Profile.objects.count() == len(IMPORTED)
+
+
+def _interrupt():
+    raise KeyboardInterrupt
 
 
 def test_a_dry_run_says_what_would_happen_and_changes_nothing(legacy_path, migrate_from_sqlite, report_rows):
