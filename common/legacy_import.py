@@ -163,8 +163,9 @@ class SourceValues:
     email_canonical: str | None
     password: object  # as stored; a mapping may normalise it (``LegacyMapping.prepare``)
     name: str | None
-    created_at: datetime
-    created_at_text: str  # ``created_at.isoformat()``, made once: checksums take it
+    # ISO 8601 text of an aware UTC datetime (``datetime.isoformat()``): what checksums take, and what COPY
+    # writes; made once per row.
+    created_at: str
     issues: list[tuple[str, str]] = field(default_factory=list)
     skip: tuple[str, str] | None = None
     checksum: int = 0
@@ -204,8 +205,7 @@ def source_values(row: LegacyRow) -> SourceValues:
         email_canonical=canonical,
         password=row.password,
         name=name,
-        created_at=created_at,
-        created_at_text=created_at.isoformat(),
+        created_at=created_at.isoformat(),
         issues=issues,
         skip=skip,
     )
@@ -322,9 +322,9 @@ class BulkWriter:
         quote = self.connection.ops.quote_name
         return quote(model._meta.db_table), [model._meta.get_field(name) for name in field_names]
 
-    def _sqlite_row(self, row: tuple) -> tuple:
-        adapt = self.connection.ops.adapt_datetimefield_value
-        return tuple(adapt(value) if isinstance(value, datetime) else value for value in row)
+    def _sqlite_row(self, row: tuple, model_fields: list[models.Field]) -> tuple:
+        # Each value as its field stores it: a datetime given as ISO text included.
+        return tuple(f.get_db_prep_value(value, self.connection) for f, value in zip(model_fields, row))
 
     def insert(
         self, model, field_names: tuple[str, ...], rows: list[tuple], defaults: dict[str, object] | None = None
@@ -332,7 +332,7 @@ class BulkWriter:
         """Insert ``rows`` of ``field_names`` values, the fields in ``defaults`` set the same in every row.
 
         On PostgreSQL the rows go in with COPY, the defaults' part of each line
-        written once per call.
+        written once per call. A datetime may come as its ISO 8601 text.
         """
         if not rows:
             return
@@ -356,11 +356,14 @@ class BulkWriter:
                 constants = tuple(defaults.values())
                 cursor.executemany(
                     f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",
-                    [self._sqlite_row(row + constants) for row in rows],
+                    [self._sqlite_row(row + constants, model_fields) for row in rows],
                 )
 
     def update(self, model, field_names: tuple[str, ...], rows: list[tuple]) -> None:
-        """Set ``field_names`` of the rows whose key is each row's first value to its other values."""
+        """Set ``field_names`` of the rows whose key is each row's first value to its other values.
+
+        A datetime may come as its ISO 8601 text, as in ``insert``.
+        """
         if not rows:
             return
         quote = self.connection.ops.quote_name
@@ -387,7 +390,7 @@ class BulkWriter:
                 assignments = ", ".join(f"{quote(f.column)} = %s" for f in model_fields)
                 cursor.executemany(
                     f"UPDATE {table} SET {assignments} WHERE {key} = %s",
-                    [self._sqlite_row((*row[1:], row[0])) for row in rows],
+                    [self._sqlite_row((*row[1:], row[0]), [*model_fields, model._meta.pk]) for row in rows],
                 )
 
     def delete(self, model, keys: list) -> None:

@@ -42,7 +42,7 @@ class CredentialMapping(LegacyMapping):
     def checksum(self, values: SourceValues) -> int:
         # An unusable password counts as Django's "!", whatever random characters follow it.
         password = values.password or UNUSABLE_PASSWORD_PREFIX
-        return row_checksum(values.id, values.email, values.name, values.created_at_text, password)
+        return row_checksum(values.id, values.email, values.name, values.created_at, password)
 
     def stored_checksum(self, stored: tuple) -> int:
         user_id, email, name, user_created_at, password = stored

@@ -28,7 +28,7 @@ class ProfileMapping(LegacyMapping):
     update_fields = ("email", "email_canonical", "name", "created_at", "updated_at")
 
     def checksum(self, values: SourceValues) -> int:
-        return row_checksum(values.id, values.email, values.name, values.created_at_text)
+        return row_checksum(values.id, values.email, values.name, values.created_at)
 
     def stored_checksum(self, stored: tuple) -> int:
         profile_id, email, name, created_at = stored
