@@ -19,7 +19,7 @@ START_TIMEOUT = 60.0
 
 
 def restart(system, names: list[str], **env: str) -> None:
-    """Stop ``names``, set ``env`` for every process started from now on, start them again and wait until they answer."""
+    """Stop ``names``, set ``env`` for every process started from now on, start them again, wait until they answer."""
     for name in names:
         system.stop_process(name)
     system.config.env.update(env)

@@ -41,8 +41,7 @@ REQUIRED = {
 }
 
 
-@pytest.fixture(scope="module")
-def key_pair() -> tuple[str, str]:
+def rsa_key_pair() -> tuple[str, str]:
     """(private PEM, public PEM), RS256 as the auth service signs."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     private_pem = key.private_bytes(
@@ -52,6 +51,11 @@ def key_pair() -> tuple[str, str]:
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     ).decode()
     return private_pem, public_pem
+
+
+@pytest.fixture(scope="module")
+def key_pair() -> tuple[str, str]:
+    return rsa_key_pair()
 
 
 @pytest.fixture
@@ -239,11 +243,7 @@ def test_tokens_the_auth_service_signs_verify_with_the_gateways_key(production_e
 @pytest.fixture(scope="module")
 def new_key_pair() -> tuple[str, str]:
     """A second pair: the key rotated in."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return (
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode(),
-        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode(),
-    )
+    return rsa_key_pair()
 
 
 def test_while_rotating_both_sides_accept_old_and_new_keys_and_the_auth_service_signs_with_the_new(

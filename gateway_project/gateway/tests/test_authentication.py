@@ -401,7 +401,7 @@ class KeyPair:
         return key_id(self.public)
 
     def sign(self, claims: dict, kid="own") -> str:
-        """``claims`` signed with this key (RS256); the header names ``kid`` (this key's own by default, ``None``: no kid).
+        """``claims`` signed with this key (RS256), the header naming ``kid``: this key's own by default, none if ``None``.
 
         Signed by hand, so the header may hold what PyJWT would refuse to write (a ``kid`` that is not a string).
         """
