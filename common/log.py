@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from datetime import datetime, timezone
 
 from common.request_context import current_request_id
@@ -50,10 +49,11 @@ def logging_config(service: str, level: str = "INFO") -> dict:
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json"}},
         "root": {"handlers": ["stderr"], "level": level},
         "loggers": {
-            # The access log below says the same thing once, structured.
+            # gunicorn's access log (common.gunicorn_conf) says the same thing once, structured.
             "django.request": {"level": "ERROR"},
             "django.server": {"level": "WARNING"},
             "gunicorn.error": {"level": level, "handlers": ["stderr"], "propagate": False},
+            "gunicorn.access": {"level": level, "handlers": ["stderr"], "propagate": False},
             "celery": {"level": level},
             # Lifecycle lines ("celery@host ready.", "beat: Starting...") whatever the
             # level: `manage_all.py up` reads them to know a worker or beat is up.
@@ -61,7 +61,3 @@ def logging_config(service: str, level: str = "INFO") -> dict:
             "celery.beat": {"level": "INFO"},
         },
     }
-
-
-def monotonic_ms(start: float) -> float:
-    return round((time.monotonic() - start) * 1000, 2)

@@ -53,7 +53,7 @@ def test_an_authenticated_request_carries_its_request_id_to_the_service(running_
 
     assert (status, headers["X-Request-ID"]) == (200, "edge-trace-7")
     entry = logs.wait_for("users", lambda e: e.get("request_id") == "edge-trace-7" and e.get("message") == "request")
-    assert (entry["path"], entry["status"]) == ("/api/profile", 200)
+    assert (entry["logger"], entry["path"], entry["status"]) == ("gunicorn.access", "/api/profile", 200)
 
 
 # CORS AND SECURITY HEADERS

@@ -1,8 +1,9 @@
 """The running system through the gateway: health, request ids, JSON errors."""
 
+import json
 import re
 
-from http_client import request
+from http_client import raw_request, request
 
 
 def test_api_health_reports_every_part_up(running_system):
@@ -31,13 +32,26 @@ def test_each_service_answers_health_and_ready_itself(running_system):
 
 def test_a_request_id_from_the_client_is_kept_and_logged_by_gateway_and_service(running_system):
     system, logs = running_system
-    status, headers, _ = request(f"{system.gateway_url}/api/register/x", headers={"X-Request-ID": "e2e-trace-1"})
+    status, headers, content = raw_request(
+        f"{system.gateway_url}/api/register/x?token=hunter2-secret", headers={"X-Request-ID": "e2e-trace-1"}
+    )
     assert status == 404
     assert headers["X-Request-ID"] == "e2e-trace-1"
+    entries = {}
     for name in ("gateway", "users"):
-        entry = logs.wait_for(name, lambda e: e.get("request_id") == "e2e-trace-1" and e.get("message") == "request")
-        assert entry["service"] == name
-        assert entry["path"] == "/api/register/x"
+        entry = entries[name] = logs.wait_for(
+            name, lambda e: e.get("request_id") == "e2e-trace-1" and e.get("message") == "request"
+        )
+        # gunicorn's access line, the query string left out.
+        assert (entry["service"], entry["logger"], entry["method"], entry["path"], entry["status"]) == (
+            name, "gunicorn.access", "GET", "/api/register/x", 404,
+        )
+        assert entry["duration_ms"] > 0 and entry["bytes"] > 0 and entry["remote_addr"] == "127.0.0.1"
+        traced = [e for e in logs.json_lines(name) if e.get("request_id") == "e2e-trace-1"]
+        assert [e["message"] for e in traced].count("request") == 1  # logged once, by gunicorn only
+        assert "hunter2" not in json.dumps(traced)
+    # The users service's answer, passed on unchanged.
+    assert entries["gateway"]["bytes"] == entries["users"]["bytes"] == len(content)
 
 
 def test_a_missing_request_id_is_generated_and_reaches_the_service(running_system):
