@@ -343,14 +343,13 @@ class BulkWriter:
         with self.connection.cursor() as cursor:
             if self.postgresql:
                 tail = ("\t" + _copy_text([tuple(defaults.values())])) if defaults else "\n"
-                text = _copy_text(rows, tail)
+                # Bytes, so that neither io.StringIO nor the driver makes copies of a batch's text.
+                data = _copy_text(rows, tail).encode("utf-8")
                 # The driver's own cursor, so wrapped by hand: a unique violation must be Django's IntegrityError.
                 # The whole batch in one read: psycopg2 gives up the GIL and takes it back for every chunk it
                 # sends (8 KB by default), and each time the reader thread holds it, the chunk waits up to 5 ms.
                 with self.connection.wrap_database_errors:
-                    cursor.cursor.copy_expert(
-                        f"COPY {table} ({columns}) FROM STDIN", io.StringIO(text), size=max(len(text), 1)
-                    )
+                    cursor.cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", io.BytesIO(data), size=len(data))
             else:
                 placeholders = ", ".join(["%s"] * len(model_fields))
                 constants = tuple(defaults.values())
