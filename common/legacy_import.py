@@ -742,6 +742,7 @@ class LegacyImport:
         for attempt, careful in enumerate((False, True, True), start=1):
             try:
                 with transaction.atomic(using=self.using):
+                    self._commit_without_flush_wait()
                     counts = self._apply_batch(batch, after_id=after_id, careful=careful)
                     self.mapping.run_model.objects.using(self.using).filter(pk=run.pk).update(last_id=batch[-1].id)
                 return counts
@@ -749,6 +750,19 @@ class LegacyImport:
                 if attempt == 3:
                     raise
         raise AssertionError("unreachable")
+
+    def _commit_without_flush_wait(self) -> None:
+        """On PostgreSQL, let the current transaction's commit return before its log is on disk.
+
+        A batch that a crash of the database server loses is one an interrupted
+        run would have left undone, and the next run does it (the batch and
+        ``last_id`` are one transaction). The run's last record is committed
+        with the wait, which puts every batch before it on disk too. Saves a
+        disk flush per batch: ~100 for 1,000,000 rows.
+        """
+        if self.connection.vendor == "postgresql":
+            with self.connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
     def _states(self, after_id: int | None, up_to: int | None) -> dict[int, tuple]:
         query = self.mapping.state_model.objects.using(self.using).filter(**_id_range("pk", after_id, up_to))
