@@ -679,7 +679,7 @@ class LegacyImport:
     # Plain indexes, built once rather than row by row ----------------------------------
 
     def _defer_indexes(self, run) -> None:
-        """Into an empty table on PostgreSQL, drop its plain indexes: ``_build_deferred_indexes`` builds them at the end.
+        """On PostgreSQL, drop an empty table's plain indexes; ``_build_deferred_indexes`` builds them at the end.
 
         Maintaining an index row by row costs more than building it once from
         the whole table (a sort): 1,000,000 profiles take ~8.7 s of PostgreSQL's

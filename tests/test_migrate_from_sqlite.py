@@ -203,7 +203,8 @@ def fake_import(status: int, *, wait_for: Path | None = None, mark: Path | None 
         "if mark: pathlib.Path(mark).touch()\n"
         "deadline = time.monotonic() + 20\n"
         "while wait_for and not pathlib.Path(wait_for).exists() and time.monotonic() < deadline: time.sleep(0.01)\n"
-        "print('read 13 rows' + (' (after the other started)' if wait_for and pathlib.Path(wait_for).exists() else ''))\n"
+        "both = wait_for and pathlib.Path(wait_for).exists()\n"
+        "print('read 13 rows' + (' (after the other started)' if both else ''))\n"
         "print('importing: 100%', file=sys.stderr)\n"
         f"sys.exit({status})\n"
     )
