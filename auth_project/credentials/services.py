@@ -444,11 +444,11 @@ def credential_apply_user_event(*, event: Event) -> None:
         raise ValueError(f"payload user_id {user_id} is not the event's aggregate {event.aggregate_id}")
     # Values, not a model: this runs for every event of a backlog.
     credential = Credential.objects.select_for_update().filter(pk=user_id)
-    current = credential.values_list("is_active", "token_version").first()
-    if current is None:
+    try:  # get(), not first(): no ORDER BY to build and run for one row by its key
+        was_active, token_version = credential.values_list("is_active", "token_version").get()
+    except Credential.DoesNotExist:
         logger.info("user event without a credential ignored", extra={"user_id": user_id, "event_type": event.type})
         return
-    was_active, token_version = current
     now = timezone.now()
     if event.type == "user.deleted":
         credential.delete()

@@ -117,6 +117,18 @@ def test_a_failing_event_is_retried_with_backoff_and_the_rest_of_the_message_app
     assert not ParkedMessage.objects.exists()
 
 
+def test_a_failing_event_amid_others_leaves_each_other_event_applied_once():
+    # The batch first goes through without savepoints; the failure undoes all of
+    # it, and the second pass, a savepoint per event, applies the others once.
+    first, poison, last = envelope(name="first"), envelope("test.poison", aggregate_id="8"), envelope(name="last")
+
+    result = events_consume(envelopes=[first, poison, last], attempt=0)
+
+    assert (result.applied, result.retry) == (2, [poison])
+    assert group_names() == sorted([f"7:first:{first['id']}", f"7:last:{last['id']}"])
+    assert set(InboxEvent.objects.values_list("pk", flat=True)) == {uuid.UUID(first["id"]), uuid.UUID(last["id"])}
+
+
 def test_a_failing_event_is_parked_after_its_last_retry(settings):
     settings.EVENTS_MAX_RETRIES = 3
     poison = envelope("test.poison", request_id="req-9")
