@@ -141,6 +141,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # kombu's Redis transport, without a crash of the worker when the broker goes away
 # mid-task (common/broker_transport.py).
 CELERY_BROKER_TRANSPORT = "common.broker_transport:Transport"
+# A worker never gives up on its broker, and tries again at least every few seconds
+# (common.broker_transport.Consumer): a backlog is consumed soon after an outage.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CONSUMER = "common.broker_transport:Consumer"
+CELERY_BROKER_RECONNECT_MAX_INTERVAL = env.float("CELERY_BROKER_RECONNECT_MAX_INTERVAL", default=5.0)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -305,3 +305,37 @@ def connection_losses(logs) -> list[dict]:
         entry for entry in logs.json_lines("auth-worker")
         if str(entry.get("message", "")).startswith("consumer: Connection to broker lost")
     ]
+
+
+def test_a_long_broker_outage_the_worker_keeps_trying_every_few_seconds_then_consumes(broker_system):
+    # Celery's own waits between attempts grow to 30 s; with them a worker sat idle
+    # long after its broker came back (common.broker_transport.Consumer).
+    system, logs, broker = broker_system
+    account = new_account(system.gateway_url, "long-outage")
+    new_email = unique_email("after-long-outage")
+    attempts_before = len(reconnect_waits(logs))
+
+    broker.stop()
+    try:
+        update_id = put_email(system, account, new_email)
+        wait_until(lambda: len(reconnect_waits(logs)) >= attempts_before + 6, timeout=90, what="six attempts")
+        waits = reconnect_waits(logs)[attempts_before:]
+    finally:
+        broker.start()
+
+    assert waits[:5] == [1.0, 2.0, 3.0, 4.0, 5.0] and max(waits) == 5.0, waits
+    assert applied(system, "auth", update_id) == "applied"
+    assert login(system.gateway_url, new_email)[0] == 200
+    assert "auth-worker" not in dict(system.exited())
+
+
+def reconnect_waits(logs) -> list[float]:
+    """The auth worker's announced waits before its next attempt to reach the broker, in order."""
+    import re
+
+    waits = []
+    for entry in logs.json_lines("auth-worker"):
+        found = re.search(r"Trying again in ([0-9.]+) seconds?", str(entry.get("message", "")))
+        if found:
+            waits.append(float(found.group(1)))
+    return waits
