@@ -40,6 +40,7 @@ from common.events.envelope import Event
 from common.events.outbox import event_publish
 from common.internal_auth import EndUser
 from common.revocation import RevocationUnavailable, client_for, revoke_family, revoke_token, set_minimum_version
+from common.sql import select_by_key_for_update, update_by_key
 from credentials.metrics import LOGIN_FAILURES, LOGIN_SUCCESSES
 from credentials.models import Credential, RefreshTokenRecord
 from legacy_import.models import LegacyRowState
@@ -442,16 +443,16 @@ def credential_apply_user_event(*, event: Event) -> None:
     user_id = int(event.payload["user_id"])
     if str(user_id) != event.aggregate_id:
         raise ValueError(f"payload user_id {user_id} is not the event's aggregate {event.aggregate_id}")
-    # Values, not a model: this runs for every event of a backlog.
-    credential = Credential.objects.select_for_update().filter(pk=user_id)
-    try:  # get(), not first(): no ORDER BY to build and run for one row by its key
-        was_active, token_version = credential.values_list("is_active", "token_version").get()
-    except Credential.DoesNotExist:
+    # In SQL (common.sql), not the ORM: this runs for every event of a backlog.
+    using = router.db_for_write(Credential)
+    current = select_by_key_for_update(Credential, using, user_id, ["is_active", "token_version"])
+    if current is None:
         logger.info("user event without a credential ignored", extra={"user_id": user_id, "event_type": event.type})
         return
+    was_active, token_version = bool(current[0]), current[1]
     now = timezone.now()
     if event.type == "user.deleted":
-        credential.delete()
+        Credential.objects.filter(pk=user_id).delete()
         LegacyRowState.forget_person(user_id)
         set_minimum_version(client_for(settings.REDIS_URL), user_id, token_version + 1)
         logger.info("credential deleted", extra={"event": "auth.credential.deleted", "user_id": user_id})
@@ -465,7 +466,7 @@ def credential_apply_user_event(*, event: Event) -> None:
     if deactivated:
         changes["token_version"] = token_version + 1
         RefreshTokenRecord.objects.filter(credential_id=user_id, revoked_at__isnull=True).update(revoked_at=now)
-    credential.update(**changes, updated_at=now)
+    update_by_key(Credential, using, user_id, {**changes, "updated_at": now})
     if deactivated:
         set_minimum_version(client_for(settings.REDIS_URL), user_id, token_version + 1)
     if was_active != is_active:

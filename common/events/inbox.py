@@ -23,6 +23,7 @@ from common.events.envelope import Event, MalformedEnvelope, event_from_envelope
 from common.events.outbox import consumer_task_name
 from common.models import AggregateVersion, InboxEvent, ParkedMessage
 from common.request_context import request_id_var
+from common.sql import db_values, quoted_table
 from common.revocation import RevocationUnavailable
 
 logger = logging.getLogger(__name__)
@@ -222,8 +223,8 @@ def _version_advance(event: Event, using: str) -> bool:
     consumer of the same aggregate wait, then see the newer version.
     """
     connection = connections[using]
-    table, fields = _table(AggregateVersion, connection)
-    updated_at = AggregateVersion._meta.get_field("updated_at").get_db_prep_value(timezone.now(), connection)
+    table, fields = quoted_table(AggregateVersion, using)
+    (updated_at,) = db_values(AggregateVersion, using, {"updated_at": timezone.now()})
     update = (
         f"UPDATE {table} SET {fields['version']} = %s, {fields['updated_at']} = %s "
         f"WHERE {fields['source']} = %s AND {fields['aggregate_id']} = %s AND {fields['version']} < %s"
@@ -248,14 +249,13 @@ def _version_advance(event: Event, using: str) -> bool:
         return advance()
 
 
-# The consumer's two statements per event, in SQL: for a backlog, the ORM spent more
-# time building them than the database running them.
+# The consumer's statements per event are written in SQL (common.sql).
 
 
 def _inbox_record(event: Event, using: str) -> bool:
     """Insert the event's inbox row; ``False`` when it is there already (a duplicate)."""
     connection = connections[using]
-    table, fields = _table(InboxEvent, connection)
+    table, fields = quoted_table(InboxEvent, using)
     values = {
         "id": event.id,
         "type": event.type,
@@ -265,7 +265,7 @@ def _inbox_record(event: Event, using: str) -> bool:
         "outcome": InboxEvent.Outcome.APPLIED.value,
         "applied_at": timezone.now(),
     }
-    params = [InboxEvent._meta.get_field(name).get_db_prep_value(value, connection) for name, value in values.items()]
+    params = db_values(InboxEvent, using, values)
     columns = ", ".join(fields[name] for name in values)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -274,12 +274,6 @@ def _inbox_record(event: Event, using: str) -> bool:
             params,
         )
         return cursor.rowcount == 1
-
-
-def _table(model, connection) -> tuple[str, dict[str, str]]:
-    """The quoted table name of ``model`` and of each field's column."""
-    quote = connection.ops.quote_name
-    return quote(model._meta.db_table), {field.name: quote(field.column) for field in model._meta.concrete_fields}
 
 
 def _park(items: list[tuple[object, Exception]], *, attempts: int) -> None:
