@@ -23,7 +23,7 @@ stay ``redis://``.
 between reconnection attempts grow by 2 s up to 30 s, so a worker whose broker was
 down for a minute sat idle for up to half a minute after it came back, with the
 backlog of the outage waiting. Here they grow by 1 s up to
-``CELERY_BROKER_RECONNECT_MAX_INTERVAL`` (5 s); an attempt is one refused
+``CELERY_BROKER_RECONNECT_MAX_INTERVAL`` (2 s); an attempt is one refused
 connection, cheap for both sides.
 """
 

@@ -323,7 +323,7 @@ def test_a_long_broker_outage_the_worker_keeps_trying_every_few_seconds_then_con
     finally:
         broker.start()
 
-    assert waits[:5] == [1.0, 2.0, 3.0, 4.0, 5.0] and max(waits) == 5.0, waits
+    assert waits[:2] == [1.0, 2.0] and max(waits) == 2.0, waits  # Celery alone: 2, 4, 6 ... 30
     assert applied(system, "auth", update_id) == "applied"
     assert login(system.gateway_url, new_email)[0] == 200
     assert "auth-worker" not in dict(system.exited())
