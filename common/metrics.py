@@ -29,11 +29,9 @@ import os
 import time
 
 from django.conf import settings
-from django.db import DatabaseError, router
-from django.db.models import Count, Min
+from django.db import DatabaseError
 from django.http import HttpResponse
 from django.urls import Resolver404, resolve
-from django.utils import timezone
 from django.utils.module_loading import import_string
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -184,29 +182,23 @@ class EventTablesCollector:
     """
 
     def collect(self):
-        from common.models import OutboxEvent, ParkedMessage
+        from common.events.status import event_backlog
 
         try:
-            unsent = (
-                OutboxEvent.objects.using(router.db_for_read(OutboxEvent))
-                .filter(sent_at__isnull=True)
-                .aggregate(count=Count("pk"), oldest=Min("occurred_at"))
-            )
-            parked = (
-                ParkedMessage.objects.using(router.db_for_read(ParkedMessage)).filter(replayed_at__isnull=True).count()
-            )
+            backlog = event_backlog()
         except DatabaseError as exc:
             logger.warning("event metrics unavailable", extra={"error": type(exc).__name__})
             return
-        oldest = unsent["oldest"]
         yield GaugeMetricFamily(
-            "events_outbox_backlog", "Outbox events not yet handed to the broker.", value=unsent["count"]
+            "events_outbox_backlog", "Outbox events not yet handed to the broker.", value=backlog["backlog"]
         )
         yield GaugeMetricFamily(
             "events_outbox_oldest_unsent_age_seconds",
             "Age of the oldest outbox event not yet handed to the broker; 0 when there is none.",
-            value=(timezone.now() - oldest).total_seconds() if oldest else 0.0,
+            value=backlog["lag_seconds"],
         )
         yield GaugeMetricFamily(
-            "events_parked_messages", "Messages this service's consumer parked and nobody replayed yet.", value=parked
+            "events_parked_messages",
+            "Messages this service's consumer parked and nobody replayed yet.",
+            value=backlog["parked"],
         )

@@ -120,12 +120,10 @@ class ConsumerWatchdog(bootsteps.StartStopStep):
     @staticmethod
     def waiting(queues: list[str]) -> int | None:
         """Messages waiting on ``queues`` at the broker; ``None`` when it does not answer."""
-        from common.events.outbox import broker_queue_length
+        from common.events.status import queued
 
-        try:
-            return sum(broker_queue_length(queue) for queue in queues)
-        except Exception:  # the broker is down or slow: the consumer is not the one to blame
-            return None
+        counts = [queued(queue) for queue in queues]
+        return None if None in counts else sum(counts)  # the broker down or slow: nothing to blame on the consumer
 
     def pool_pids(self) -> list[int]:
         processes = getattr(getattr(getattr(self.worker, "pool", None), "_pool", None), "_pool", None) or []
