@@ -1,10 +1,23 @@
-"""The Celery app factory: one app per service project, one queue per service."""
+"""The Celery app factory: one app per service project, one queue per service.
+
+A worker keeps its database connections between tasks the way a gunicorn
+worker keeps them between requests. Celery's Django fixup closes every
+connection before and after each task unless ``CELERY_DB_REUSE_MAX`` is set
+(then after that many tasks); a worker consuming one event per message paid a
+new connection for each event (on PostgreSQL a server process forked for it).
+With ``CELERY_DB_REUSE_MAX`` set high in the settings, Django's own rule
+decides, applied around each task as around each request
+(``close_old_connections``): a connection is closed once it is older than
+``CONN_MAX_AGE``, or unusable after an error; on PostgreSQL
+``CONN_HEALTH_CHECKS`` pings a kept connection before a task uses it.
+"""
 
 from __future__ import annotations
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
+from django.db import close_old_connections
 
 from common.worker_watchdog import ConsumerWatchdog
 
@@ -16,4 +29,19 @@ def make_celery_app(service: str) -> Celery:
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.autodiscover_tasks()
     app.steps["worker"].add(ConsumerWatchdog)
+    signals.task_prerun.connect(close_connections_around_task, dispatch_uid="common.celery.prerun")
+    signals.task_postrun.connect(close_connections_around_task, dispatch_uid="common.celery.postrun")
     return app
+
+
+def close_connections_around_task(sender=None, **kwargs) -> None:
+    """Before and after a task: close the connections too old or broken to keep (as Django does per request).
+
+    A task run in the caller's process (``apply()``, eager mode) is part of
+    whatever that process is doing and leaves its connections alone, as
+    Celery's fixup does.
+    """
+    request = getattr(sender, "request", None)
+    if getattr(request, "is_eager", False):
+        return
+    close_old_connections()

@@ -159,6 +159,10 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Leave stdout/stderr alone: the JSON log handler already owns the output.
 CELERY_WORKER_REDIRECT_STDOUTS = False
 CELERY_TIMEZONE = "UTC"
+# Celery's Django fixup closes a worker's database connections around every task
+# unless this is set, and then only every this many tasks: CONN_MAX_AGE and
+# Django's health rules decide instead, around each task (common.celery).
+CELERY_DB_REUSE_MAX = 10_000
 # A worker whose queue has had messages waiting this many seconds while it held
 # and received none restarts itself in place (common.worker_watchdog: Celery's
 # Redis consumer can stall after a broker reconnect). 0 turns that off.

@@ -270,6 +270,10 @@ def broker_system(tmp_path_factory):
     broker.start()
     try:
         extra_env = {**FAST_EVENT_RETRIES, "CELERY_BROKER_URL": broker.url}
+        if not any(os.environ.get(variable) for variable in DATABASE_VARIABLES):
+            # A SQLite file can be made unavailable to new connections only (event_support.database_down):
+            # an open one goes on with the moved file. Every request and task opens its own here.
+            extra_env["DB_CONN_MAX_AGE"] = "0"
         with launched_system(directory, embedded_redis=True, extra_env=extra_env) as (system, logs):
             yield system, logs, broker
     finally:

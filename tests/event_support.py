@@ -258,7 +258,9 @@ def database_down(system, service: str):
     """The service database unavailable until the block ends: every connection attempt fails.
 
     SQLite: the file is moved away and a directory takes its name, so opening
-    it fails ("unable to open database file"); it is put back afterwards.
+    it fails ("unable to open database file"); it is put back afterwards. A
+    connection already open goes on with the moved file: the system must open
+    one per request and task (``DB_CONN_MAX_AGE=0``, as ``broker_system`` sets).
     PostgreSQL (a shared server that must stay up): the database stops
     accepting connections and its open ones are terminated, then it accepts
     them again.
