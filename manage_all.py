@@ -284,6 +284,8 @@ def system_specs(config: SystemConfig) -> list[ProcessSpec]:
         )
     for name in PROJECTS:
         specs.append(gunicorn_spec(config, name, name, config.ports[name]))
+    # Workers and beat log at the services' level, as in the production containers.
+    log_level = config.env.get("LOG_LEVEL") or "INFO"
     for name in CELERY_PROJECTS:
         cwd = REPO_ROOT / PROJECTS[name]
         celery = [sys.executable, "-m", "celery", "-A", "config"]
@@ -291,7 +293,7 @@ def system_specs(config: SystemConfig) -> list[ProcessSpec]:
             ProcessSpec(
                 name=f"{name}-worker",
                 argv=[*celery, "worker", "--queues", name, "--hostname", f"{name}@%h",
-                      "--concurrency", "2", "--loglevel", "INFO", "--without-gossip", "--without-mingle"],
+                      "--concurrency", "2", "--loglevel", log_level, "--without-gossip", "--without-mingle"],
                 cwd=cwd,
                 env={"SERVICE_NAME": name},
                 ready_marker=" ready.",
@@ -300,7 +302,7 @@ def system_specs(config: SystemConfig) -> list[ProcessSpec]:
         specs.append(
             ProcessSpec(
                 name=f"{name}-beat",
-                argv=[*celery, "beat", "--loglevel", "INFO"],
+                argv=[*celery, "beat", "--loglevel", log_level],
                 cwd=cwd,
                 env={"SERVICE_NAME": name},
                 ready_marker="beat: Starting",

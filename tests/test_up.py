@@ -42,6 +42,19 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+def celery_log_levels(pids) -> set[str]:
+    """The ``--loglevel`` each Celery worker and beat among ``pids`` was started with."""
+    levels = set()
+    for pid in pids:
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+        except OSError:
+            continue
+        if "celery" in argv and "--loglevel" in argv:
+            levels.add(argv[argv.index("--loglevel") + 1])
+    return levels
+
+
 class Up:
     """``manage_all.py up`` in its own process group, as a terminal would run it."""
 
@@ -78,23 +91,33 @@ class Up:
             self.process.wait()
 
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_up_starts_everything_then_stops_every_child(tmp_path, stop_signal):
+@pytest.mark.parametrize(
+    ("stop_signal", "log_level"),
+    [(signal.SIGINT, "INFO"), (signal.SIGTERM, "WARNING")],
+    ids=["ctrl-c", "sigterm-at-warning"],
+)
+def test_up_starts_everything_then_stops_every_child(tmp_path, stop_signal, log_level):
     embedded_redis = not os.environ.get("REDIS_URL")
     with system_environment_with_databases(tmp_path, embedded_redis=embedded_redis) as env:
+        env["LOG_LEVEL"] = log_level
         up = Up(env)
         try:
             up.wait_for_line("ready in")
             assert request(f"{up.gateway}/api/health")[0] == 200
             names = {line.split("|", 1)[0].strip() for line in up.output if "|" in line}
-            assert {"gateway", "users", "auth", "users-worker", "auth-worker", "users-beat", "auth-beat"} <= names
+            # Above INFO the web processes start without a word (gunicorn's "Booting worker" is INFO).
+            speaking = {"users-worker", "auth-worker", "users-beat", "auth-beat"}
+            assert speaking | ({"gateway", "users", "auth"} if log_level == "INFO" else set()) <= names
             children = descendants(up.process.pid)
+            celery_levels = celery_log_levels(children)
             tail = up.stop(stop_signal)
         finally:
             up.kill()
     assert up.process.returncode == 0, tail[-3000:]
     assert "stopped" in tail
     assert [pid for pid in children if alive(pid)] == []
+    # Workers and beat log at LOG_LEVEL, as the web processes do.
+    assert celery_levels == {log_level}
 
 
 def test_the_embedded_redis_shut_down_by_hand_comes_back_and_health_recovers(tmp_path):
