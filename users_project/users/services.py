@@ -57,7 +57,7 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, router, transaction
-from django.db.models import F
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from common.emails import canonical_email
@@ -82,6 +82,13 @@ ACTIVITY_KINDS = {
     "auth.login.failed": AccountActivityEntry.Kind.LOGIN_FAILED,
     "auth.logout": AccountActivityEntry.Kind.LOGOUT,
     "auth.password.changed": AccountActivityEntry.Kind.PASSWORD_CHANGED,
+}
+# Per kind of entry: the count it adds one to (if any), and the time it moves forward.
+ACTIVITY_FIELDS = {
+    AccountActivityEntry.Kind.LOGIN_SUCCEEDED: ("login_count", "last_login_at"),
+    AccountActivityEntry.Kind.LOGIN_FAILED: ("failed_login_count", "last_failed_login_at"),
+    AccountActivityEntry.Kind.LOGOUT: (None, "last_logout_at"),
+    AccountActivityEntry.Kind.PASSWORD_CHANGED: (None, "password_changed_at"),
 }
 
 
@@ -309,28 +316,27 @@ def user_activity_record(*, event: Event) -> None:
 
     Runs inside the consumer's transaction, which records the event as applied,
     so each event counts once. Counts add up and timestamps keep the latest,
-    whatever order events arrive in. An event about a user deleted here
-    meanwhile changes nothing.
+    whatever order events arrive in: one ``UPDATE`` does both (and holds the row
+    until the transaction ends), the row made first for a user's first event.
+    An event about a user deleted here meanwhile changes nothing.
     """
     user_id = int(event.payload["user_id"])
     kind = ACTIVITY_KINDS[event.type]
-    if not Profile.objects.filter(pk=user_id).exists():
-        logger.info("activity of an unknown user ignored", extra={"user_id": user_id, "event_type": event.type})
-        return
-    AccountActivity.objects.bulk_create([AccountActivity(profile_id=user_id)], ignore_conflicts=True)
-    activity = AccountActivity.objects.select_for_update().get(pk=user_id)
     at = event.occurred_at
-    if kind == AccountActivityEntry.Kind.LOGIN_SUCCEEDED:
-        activity.login_count += 1
-        activity.last_login_at = _latest(activity.last_login_at, at)
-    elif kind == AccountActivityEntry.Kind.LOGIN_FAILED:
-        activity.failed_login_count += 1
-        activity.last_failed_login_at = _latest(activity.last_failed_login_at, at)
-    elif kind == AccountActivityEntry.Kind.LOGOUT:
-        activity.last_logout_at = _latest(activity.last_logout_at, at)
-    else:
-        activity.password_changed_at = _latest(activity.password_changed_at, at)
-    activity.save()
+    counter, latest = ACTIVITY_FIELDS[kind]
+    changes = {
+        latest: Case(When(Q((f"{latest}__isnull", True)) | Q((f"{latest}__lt", at)), then=Value(at)), default=F(latest)),
+        "updated_at": timezone.now(),
+    }
+    if counter:
+        changes[counter] = F(counter) + 1
+    activity = AccountActivity.objects.filter(pk=user_id)
+    if not activity.update(**changes):
+        if not Profile.objects.filter(pk=user_id).exists():
+            logger.info("activity of an unknown user ignored", extra={"user_id": user_id, "event_type": event.type})
+            return
+        AccountActivity.objects.bulk_create([AccountActivity(profile_id=user_id)], ignore_conflicts=True)
+        activity.update(**changes)
     AccountActivityEntry.objects.create(
         profile_id=user_id,
         event_id=event.id,
@@ -340,14 +346,7 @@ def user_activity_record(*, event: Event) -> None:
         request_id=event.request_id or "",
     )
     older = AccountActivityEntry.objects.filter(profile_id=user_id).order_by("-occurred_at", "-pk")
-    stale_ids = list(older.values_list("pk", flat=True)[ACTIVITY_RECENT_LIMIT:])
-    if stale_ids:
-        AccountActivityEntry.objects.filter(pk__in=stale_ids).delete()
-
-
-
-def _latest(current, candidate):
-    return candidate if current is None or candidate > current else current
+    AccountActivityEntry.objects.filter(pk__in=older.values("pk")[ACTIVITY_RECENT_LIMIT:]).delete()
 
 
 # Events about a user

@@ -5,12 +5,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from common.events.envelope import envelope_build
+from django.db import connections, router
+
+from common.events.envelope import envelope_build, event_from_envelope
 from common.events.inbox import events_consume
 from common.models import InboxEvent, ParkedMessage
 from users.models import AccountActivity, AccountActivityEntry
 from users.selectors import user_activity_get, user_activity_recent
-from users.services import ACTIVITY_RECENT_LIMIT
+from users.services import ACTIVITY_RECENT_LIMIT, user_activity_record
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -96,6 +98,19 @@ def test_only_the_most_recent_entries_are_kept(make_profile):
     assert recent.count() == ACTIVITY_RECENT_LIMIT
     assert min(recent.values_list("occurred_at", flat=True)) == T0 + timedelta(seconds=5)
     assert user_activity_get(user_id=user_id).failed_login_count == ACTIVITY_RECENT_LIMIT + 5
+
+
+def test_a_sign_in_of_a_user_with_activity_costs_three_statements(make_profile, django_assert_num_queries):
+    """Every login's event passes here: the summary in one UPDATE, the entry, the pruning."""
+    user_id = make_profile().pk
+    user_activity_record(event=event_from_envelope(auth_event("auth.login.success", user_id, version=1)))
+    later = event_from_envelope(auth_event("auth.login.success", user_id, at=T0 + timedelta(hours=1), version=2))
+
+    with django_assert_num_queries(3, connection=connections[router.db_for_write(AccountActivity)]):
+        user_activity_record(event=later)
+
+    activity = user_activity_get(user_id=user_id)
+    assert (activity.login_count, activity.last_login_at) == (2, T0 + timedelta(hours=1))
 
 
 def test_an_event_about_a_user_deleted_here_changes_nothing(make_profile):
