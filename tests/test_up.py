@@ -1,5 +1,6 @@
 """``manage_all.py up`` as a person runs it: it says when it is ready, and Ctrl-C leaves nothing behind."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -86,8 +87,13 @@ class Up:
         return tail
 
     def kill(self) -> None:
+        """After a failed test: ``up`` and every process it started (each in a session of its own)."""
         if self.process.poll() is None:
+            started = descendants(self.process.pid)
             os.killpg(self.process.pid, signal.SIGKILL)
+            for pid in started:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
             self.process.wait()
 
 
