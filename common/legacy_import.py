@@ -254,6 +254,9 @@ class LegacyMapping:
     def update_row(self, values: SourceValues, now: datetime) -> tuple:
         raise NotImplementedError
 
+    def rows_updated(self, keys: list) -> None:
+        """Called in the batch's transaction, before it commits, with the keys of the rows it changed; nothing by default."""
+
     def prepared(self, row: LegacyRow) -> SourceValues:
         values = source_values(row)
         if values.skip is None:
@@ -873,6 +876,8 @@ class LegacyImport:
                 changed_states.append(record)
         self.writer.insert(mapping.model, mapping.insert_fields, inserts, defaults=self._defaults(now))
         self.writer.update(mapping.model, mapping.update_fields, updates)
+        if updates:
+            mapping.rows_updated([row[0] for row in updates])
         self.writer.insert(mapping.state_model, STATE_FIELDS, new_states)
         self.writer.insert(
             mapping.state_model,

@@ -75,17 +75,30 @@ def set_minimum_version(client: redis.Redis, user_id: int, version: int) -> None
         raise RevocationUnavailable(str(exc)) from exc
 
 
-def is_revoked(client: redis.Redis, *, user_id: int, jti: str, version: int, family: str | None) -> bool:
-    """Whether a token with these claims was revoked. One round trip."""
+def revocation_keys(*, user_id: int, jti: str, family: str | None) -> list[str]:
+    """The keys that say whether a token with these claims was revoked, in the order ``revoked`` reads them."""
     keys = [f"{PREFIX}:jti:{jti}", f"{PREFIX}:user:{user_id}"]
     if family:
         keys.append(f"{PREFIX}:family:{family}")
+    return keys
+
+
+def read(client: redis.Redis, keys: list[str]) -> list:
+    """The values of ``keys`` (``None`` where missing), in one round trip; ``RevocationUnavailable`` if Redis fails."""
     try:
-        values = client.mget(keys)
+        return client.mget(keys)
     except redis.RedisError as exc:
         raise RevocationUnavailable(str(exc)) from exc
-    token_revoked, minimum_version = values[0], values[1]
-    family_revoked = values[2] if family else None
-    if token_revoked is not None or family_revoked is not None:
+
+
+def revoked(values: list, *, version: int) -> bool:
+    """Whether the values of ``revocation_keys`` revoke a token of ``version``."""
+    token_revoked, minimum_version, *family_revoked = values
+    if token_revoked is not None or any(value is not None for value in family_revoked):
         return True
     return minimum_version is not None and version < int(minimum_version)
+
+
+def is_revoked(client: redis.Redis, *, user_id: int, jti: str, version: int, family: str | None) -> bool:
+    """Whether a token with these claims was revoked. One round trip."""
+    return revoked(read(client, revocation_keys(user_id=user_id, jti=jti, family=family)), version=version)

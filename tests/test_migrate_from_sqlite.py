@@ -178,6 +178,24 @@ def test_a_catch_up_run_brings_users_the_monolith_added_and_changed(legacy):
     assert logged_in(gateway, "mixed@example.com", "alice-password")["user"]["name"] == "Renamed"
 
 
+def test_a_catch_up_run_is_seen_by_the_next_profile_read_not_an_edge_copy(legacy):
+    system, gateway, path, _ = legacy
+    token = logged_in(gateway, "zoe@example.com", "alice-password")["token"]
+    first = call(gateway, "GET", "/api/profile", token=token)
+    second = call(gateway, "GET", "/api/profile", token=token)  # from the gateway's copy
+    assert second[0::2] == first[0::2] and second[1]["ETag"] == first[1]["ETag"]
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE users SET name = 'Zoë, renamed on the monolith' WHERE id = ?", [USERS["zoe"].id])
+    connection.close()
+
+    caught_up = migrate_from_sqlite(system, path)
+
+    users_summary = next(line for line in caught_up.stdout.splitlines() if line.startswith("users: read"))
+    assert "inserted 0, updated 1," in users_summary, caught_up.stdout
+    status, _, body = call(gateway, "GET", "/api/profile", token=token)
+    assert (status, body["user"]["name"]) == (200, "Zoë, renamed on the monolith")
+
+
 def test_bad_input_is_one_line_from_each_service(legacy, tmp_path):
     system, _, _, _ = legacy
     path = tmp_path / "users.db"

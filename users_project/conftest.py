@@ -22,6 +22,13 @@ def gateway_headers(user_id: int | None = None, email: str = "") -> dict[str, st
     return {INTERNAL_AUTH_HEADER: value}
 
 
+@pytest.fixture(autouse=True)
+def edge_redis(redis_url, settings) -> str:
+    """Every test on a real Redis: each change to a user's profile or preferences raises its revision there."""
+    settings.REDIS_URL = redis_url
+    return redis_url
+
+
 @pytest.fixture
 def make_profile():
     """``make_profile(email, **fields)``: a profile in the users database, active unless told otherwise."""

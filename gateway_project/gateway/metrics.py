@@ -29,3 +29,15 @@ def upstream_errors_start(balancer: Balancer) -> None:
 
 def upstream_error(upstream: str, url: str, kind: str) -> None:
     UPSTREAM_ERRORS.labels(upstream, url, kind).inc()
+
+
+EDGE_READS = Counter(
+    "gateway_edge_reads_total",
+    "GETs on edge routes, by route prefix and outcome: hit (served from a current copy), not_modified (a 304 "
+    "from one), miss (forwarded).",
+    ["route", "outcome"],
+)
+
+
+def edge_read(route: str, outcome: str) -> None:
+    EDGE_READS.labels(route, outcome).inc()

@@ -110,7 +110,9 @@ def _connection_options(connection: str | None) -> set[str]:
     return {option.strip().lower() for option in (connection or "").split(",") if option.strip()}
 
 
-def upstream_headers(request, route: Route, identity: Identity | None = None) -> dict[str, str]:
+def upstream_headers(
+    request, route: Route, identity: Identity | None = None, extra_headers: dict[str, str] | None = None
+) -> dict[str, str]:
     """The headers to send upstream: the client's, minus hop-by-hop and identity, plus forwarding facts.
 
     A service upstream also gets ``X-Internal-Auth``: the gateway's signed word
@@ -132,6 +134,8 @@ def upstream_headers(request, route: Route, identity: Identity | None = None) ->
     headers[REQUEST_ID_HEADER] = request.request_id
     if route.signed:
         headers[INTERNAL_AUTH_HEADER] = internal_assertion(route.upstream, identity)
+        if extra_headers:
+            headers.update(extra_headers)
     return headers
 
 
@@ -149,8 +153,12 @@ def internal_assertion(upstream: str, identity: Identity | None) -> str:
     )
 
 
-def forward(request, route: Route, identity: Identity | None = None) -> HttpResponse:
+def forward(
+    request, route: Route, identity: Identity | None = None, extra_headers: dict[str, str] | None = None
+) -> HttpResponse:
     """Send ``request`` to an address of ``route``'s upstream and relay its answer.
+
+    ``extra_headers`` are the gateway's own word to one of its services (``X-Internal-*``): sent to signed upstreams only.
 
     The next address gets the request after a failed connect (it was never sent),
     or, for a safe method, after the connection was lost before an answer.
@@ -159,7 +167,7 @@ def forward(request, route: Route, identity: Identity | None = None) -> HttpResp
     method = request.method
     target = request.get_full_path()
     body = request.body or None
-    headers = upstream_headers(request, route, identity)
+    headers = upstream_headers(request, route, identity, extra_headers)
     failure: HTTPError | None = None
     for address in balancer.attempt_order():
         connections, base_path = upstream_pool(address.url)

@@ -31,6 +31,8 @@ class Route:
     token_required: bool = False
     # The upstream is one of our services: it gets the gateway's X-Internal-Auth.
     signed: bool = False
+    # GETs may be answered from a current copy of the user's answer (gateway.edge); token routes only.
+    edge: bool = False
 
 
 def route_parts(route: str | dict) -> tuple[str | None, str | None]:
@@ -85,6 +87,7 @@ def _routes_longest_first() -> tuple[Route, ...]:
                 balancer=balancers()[upstream],
                 token_required=auth == TOKEN,
                 signed=upstream in settings.GATEWAY_SIGNED_UPSTREAMS,
+                edge=isinstance(entry, dict) and entry.get("edge") is True,
             )
         )
     return tuple(sorted(routes, key=lambda route: len(route.prefix), reverse=True))
@@ -121,6 +124,8 @@ def validate_routes(routes: dict, upstreams: dict) -> list[str]:
             problems.append(f"route {prefix!r} points at unknown upstream {upstream!r}")
         if auth not in AUTH_MODES:
             problems.append(f"route {prefix!r} has unknown auth mode {auth!r}")
+        if isinstance(entry, dict) and entry.get("edge") and auth != TOKEN:
+            problems.append(f"route {prefix!r} has edge reads without a token: copies are kept per user")
     for name, value in upstreams.items():
         urls = upstream_urls(value)
         if not urls:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from django.http import FileResponse, HttpResponse, JsonResponse
 
+from common.edge import KNOWN_REVISION_HEADER, REVISION_HEADER
 from common.errors import allow_methods, error_response
 from common.health import utc_timestamp
 
-from . import docs, health, proxy, routing, schema
+from . import docs, edge, health, proxy, routing, schema
 from .authentication import EdgeAuthError, authenticate
 
 
@@ -52,15 +53,30 @@ def proxy_view(request, path=""):
     """Every public path not served above: to the upstream that owns it, or 404.
 
     On a token-protected route the token is checked here; the service learns
-    who the user is from the gateway's signed header, never from the client.
+    who the user is from the gateway's signed header, never from the client. On
+    an edge route a current copy of the user's answer is served instead of
+    forwarding (``gateway.edge``), looked up in the token check's round trip.
     """
     route = routing.resolve(request.path)
     if route is None:
         return error_response("Not found", 404)
-    identity = None
+    identity = edge_read = None
     if route.token_required:
+
+        def edge_keys(identity):
+            nonlocal edge_read
+            edge_read = edge.edge_read_for(request, route, identity.user_id)
+            return edge_read.keys if edge_read else []
+
         try:
-            identity = authenticate(request)
+            identity, edge_values = authenticate(request, extra_keys=edge_keys)
         except EdgeAuthError as refusal:
             return error_response(refusal.message, refusal.status)
-    return proxy.forward(request, route, identity)
+        if edge_read is not None and (copy := edge_read.found(edge_values)) is not None:
+            return edge_read.serve(request, copy)
+    extra_headers = {KNOWN_REVISION_HEADER: edge_read.known_revision()} if edge_read else None
+    response = proxy.forward(request, route, identity, extra_headers=extra_headers)
+    revision = response.get(REVISION_HEADER)
+    if revision is not None:
+        del response[REVISION_HEADER]  # the service's word to the gateway, never a client's business
+    return edge_read.keep(request, response, revision) if edge_read else response

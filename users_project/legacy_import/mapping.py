@@ -8,6 +8,7 @@ from common.legacy_db import row_checksum
 from common.legacy_import import LegacyMapping, SourceValues
 from legacy_import.models import ImportRun, LegacyRowState
 from users.models import Profile
+from users.services import user_revisions_advance
 
 ACTIVE = Profile.Status.ACTIVE.value
 
@@ -39,6 +40,10 @@ class ProfileMapping(LegacyMapping):
 
     def update_row(self, values: SourceValues, now: datetime) -> tuple:
         return (values.email, values.email_canonical, values.name, values.created_at, now)
+
+    def rows_updated(self, keys: list) -> None:
+        # A catch-up run changes profiles like any other writer: copies of their old answers stop being current.
+        user_revisions_advance(user_ids=keys)
 
 
 def _utc(moment: datetime) -> datetime:

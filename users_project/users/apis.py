@@ -17,12 +17,28 @@ from common.serializers import UtcTimestampField
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common import edge
 from common.errors import ApiError
 from users.models import LANGUAGE_TAG_MAX_LENGTH, Preferences, language_tag_validator
 from users.selectors import user_preferences_get, user_profile_get
-from users.services import user_preferences_update, user_profile_update, user_register
+from users.services import user_preferences_update, user_profile_update, user_register, user_revision_establish
 
 BEARER = [{"bearerAuth": []}]
+
+
+def _keepable(request, response: Response, profile) -> Response:
+    """Mark a user's own GET answer as one the gateway may keep, under the revision its data was read at.
+
+    The profile (and its revision) must have been read before the rest of the
+    answer's data: a change committed in between then makes the copy look older
+    than it is, never newer. When the gateway found no current revision (or an
+    older one), it is established here first (``common.edge``).
+    """
+    if edge.revision_needs_raise(request.headers.get(edge.KNOWN_REVISION_HEADER), profile.revision):
+        user_revision_establish(user_id=profile.pk)
+    response[edge.REVISION_HEADER] = str(profile.revision)
+    response["Cache-Control"] = "private, no-cache"
+    return response
 
 
 def _end_user_id(request) -> int:
@@ -179,7 +195,7 @@ class UserProfileApi(APIView):
         profile = user_profile_get(user_id=_end_user_id(request))
         if profile is None:
             raise ApiError("User not found", status=404)
-        return Response(UserProfileDetailOutputSerializer({"user": profile}).data)
+        return _keepable(request, Response(UserProfileDetailOutputSerializer({"user": profile}).data), profile)
 
     @extend_schema(
         operation_id="user_profile_update",
@@ -235,7 +251,8 @@ class UserPreferencesApi(APIView):
     )
     def get(self, request):
         profile = self._profile(request)
-        return Response(UserPreferencesOutputSerializer({"preferences": user_preferences_get(profile=profile)}).data)
+        preferences = user_preferences_get(profile=profile)
+        return _keepable(request, Response(UserPreferencesOutputSerializer({"preferences": preferences}).data), profile)
 
     @extend_schema(
         operation_id="user_preferences_update",

@@ -4,6 +4,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
+from common.edge import next_revision
+
 LANGUAGE_TAG_MAX_LENGTH = 35
 # A short BCP 47 tag: a 2-3 letter language, then optional subtags ("en", "en-GB", "zh-Hant").
 language_tag_validator = RegexValidator(
@@ -44,6 +46,12 @@ class Profile(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     version = models.PositiveBigIntegerField(
         default=0, help_text="Bumped with each event about this user (1 = registered): orders them for consumers."
+    )
+
+    revision = models.PositiveBigIntegerField(
+        default=next_revision,
+        help_text="Advanced with every change to what the user's own GETs show (profile and preferences): "
+        "the gateway's copies of those answers are current only at this revision (users.services.user_revisions_advance).",
     )
 
     objects = ProfileQuerySet.as_manager()

@@ -50,21 +50,24 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, router, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
+from common import edge
 from common.emails import canonical_email
 from common.errors import ApiError, LegacyValidationError, legacy_field_error
 from common.events.envelope import Event
 from common.events.outbox import event_publish
 from common.serializers import iso_utc
+from common.sql import quoted_table, select_by_key_for_update
 from common.service_client import ServiceClient, ServiceOutcomeUnknown, ServiceUnavailable, ServiceUnreachable
 from legacy_import.models import LegacyRowState
 from users.models import AccountActivity, AccountActivityEntry, Preferences, Profile
@@ -74,6 +77,8 @@ logger = logging.getLogger(__name__)
 CREDENTIALS_PATH = "/internal/credentials"
 # Registrations the cleanup finishes per run, so one run stays well within the task time limit.
 CLEANUP_BATCH_SIZE = 100
+# Profiles whose revisions one statement advances (the legacy import advances thousands).
+REVISION_BATCH_SIZE = 500
 # Sign-in events kept per user in the activity support staff read.
 ACTIVITY_RECENT_LIMIT = 50
 # The auth service's events, as entries of a user's activity.
@@ -227,6 +232,7 @@ def user_profile_update(*, user_id: int, name: str | None | _Unset = UNSET, emai
                 profile.save(update_fields=[*changed, "updated_at"])
             if differs:
                 _user_event_publish(profile, "user.profile.updated", changed=differs)
+                user_revisions_advance(user_ids=[profile.pk])
     except IntegrityError:
         raise ApiError("Email already in use") from None  # taken by a concurrent request meanwhile
     return profile
@@ -250,6 +256,8 @@ def user_preferences_update(
         if value is not UNSET
     }
     with transaction.atomic(using=router.db_for_write(Preferences)):
+        # The profile's lock first, as every other change of a user takes it.
+        user_revisions_advance(user_ids=[profile.pk])
         preferences, _ = Preferences.objects.select_for_update().get_or_create(profile=profile)
         for field, value in changes.items():
             setattr(preferences, field, value)
@@ -271,6 +279,7 @@ def user_deactivate(*, user_id: int) -> Profile:
             profile.version += 1
             profile.save(update_fields=["is_active", "version", "updated_at"])
             _user_event_publish(profile, "user.deactivated")
+            user_revisions_advance(user_ids=[profile.pk])
     logger.info("user deactivated", extra={"user_id": user_id})
     return profile
 
@@ -288,6 +297,7 @@ def user_reactivate(*, user_id: int) -> Profile:
             profile.version += 1
             profile.save(update_fields=["is_active", "version", "updated_at"])
             _user_event_publish(profile, "user.reactivated")
+            user_revisions_advance(user_ids=[profile.pk])
     logger.info("user reactivated", extra={"user_id": user_id})
     return profile
 
@@ -306,6 +316,7 @@ def user_delete(*, user_id: int) -> None:
         profile = _registered_profile_for_update(user_id)
         profile.version += 1
         _user_event_publish(profile, "user.deleted")
+        user_revisions_advance(user_ids=[user_id])
         profile.delete()
         LegacyRowState.forget_person(user_id)
     logger.info("user deleted", extra={"user_id": user_id})
@@ -347,6 +358,65 @@ def user_activity_record(*, event: Event) -> None:
     )
     older = AccountActivityEntry.objects.filter(profile_id=user_id).order_by("-occurred_at", "-pk")
     AccountActivityEntry.objects.filter(pk__in=older.values("pk")[ACTIVITY_RECENT_LIMIT:]).delete()
+
+
+# What the gateway may serve from a copy: every change to a user's own GETs goes through here
+
+
+def user_revisions_advance(*, user_ids: Iterable[int]) -> dict[int, int]:
+    """Record a change to what these users' own GETs show (profile, preferences), in the caller's transaction.
+
+    Advances each profile's revision, locking its row, and raises the user's
+    current revision in Redis to it before the transaction commits, so that no
+    copy of an earlier answer is current any more (``common.edge``). Raises
+    ``ApiError("Service unavailable", 503)`` when Redis does not take it: the
+    caller's transaction rolls back and nothing changed. Returns the new
+    revisions by user id; ids without a profile are left out.
+    """
+    using = router.db_for_write(Profile)
+    connection = connections[using]
+    if not connection.in_atomic_block:
+        raise RuntimeError("user_revisions_advance must run inside the transaction of the change")
+    table, columns = quoted_table(Profile, using)
+    key, revision = columns["id"], columns["revision"]
+    ids = sorted(set(user_ids))  # one lock order for every caller
+    floor = edge.next_revision()
+    revisions: dict[int, int] = {}
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), REVISION_BATCH_SIZE):
+            chunk = ids[start : start + REVISION_BATCH_SIZE]
+            cursor.execute(
+                f"UPDATE {table} SET {revision} = CASE WHEN {revision} + 1 > %s THEN {revision} + 1 ELSE %s END "
+                f"WHERE {key} IN ({', '.join(['%s'] * len(chunk))}) RETURNING {key}, {revision}",
+                [floor, floor, *chunk],
+            )
+            revisions.update(cursor.fetchall())
+    try:
+        edge.revisions_raise(settings.REDIS_URL, settings.SERVICE_NAME, revisions, settings.USERS_EDGE_REVISION_TTL)
+    except edge.EdgeUnavailable as exc:
+        logger.error("edge revisions not raised: change refused", extra={"users": len(revisions), "error": str(exc)})
+        raise ApiError("Service unavailable", status=503) from exc
+    return revisions
+
+
+def user_revision_establish(*, user_id: int) -> None:
+    """Raise the user's current revision in Redis to the committed one, when the gateway found it missing or behind.
+
+    Under the profile's lock, so no change is on its way to a commit meanwhile:
+    the revision read is the latest, and a later change raises it again after
+    this. Redis down: nothing is raised (the gateway keeps forwarding).
+    """
+    using = router.db_for_write(Profile)
+    with transaction.atomic(using=using):
+        current = select_by_key_for_update(Profile, using, user_id, ["revision"])
+        if current is None:
+            return
+        try:
+            edge.revisions_raise(
+                settings.REDIS_URL, settings.SERVICE_NAME, {user_id: current[0]}, settings.USERS_EDGE_REVISION_TTL
+            )
+        except edge.EdgeUnavailable as exc:
+            logger.warning("edge revision not established", extra={"user_id": user_id, "error": str(exc)})
 
 
 # Events about a user
@@ -396,6 +466,7 @@ def _registration_activate(profile: Profile) -> bool:
         )
         if not activated:
             return False
+        # No revision to advance: until now every GET answered 404, and no one keeps a copy of that.
         profile.refresh_from_db(fields=["status", "version", "updated_at"])
         _user_event_publish(profile, "user.registered", created_at=iso_utc(profile.created_at))
     return True

@@ -61,13 +61,15 @@ GATEWAY_SIGNED_UPSTREAMS = ("users", "auth")
 
 # Public path prefix -> route. A route is an upstream name (anyone may call it),
 # or {"upstream": name, "auth": "token"}: only a request with a valid, unrevoked
-# access token gets through, and the service is told who the user is.
+# access token gets through, and the service is told who the user is. With
+# "edge": True as well, a GET may be answered from a current copy of the user's
+# answer (gateway.edge), when the service marks its answers keepable.
 # A prefix matches whole path segments ("/api/profile" matches
 # "/api/profile/preferences", not "/api/profiles"); the longest match wins.
 # The path is forwarded unchanged.
 GATEWAY_ROUTES = {
     "/api/register": "users",
-    "/api/profile": {"upstream": "users", "auth": "token"},
+    "/api/profile": {"upstream": "users", "auth": "token", "edge": True},
     "/api/login": "auth",
     "/api/logout": {"upstream": "auth", "auth": "token"},
     "/api/change-password": {"upstream": "auth", "auth": "token"},
@@ -79,14 +81,26 @@ GATEWAY_ROUTES = {
 
 
 def with_upstream(route, upstream: str):
-    """``route`` sent to another upstream; whether it needs a token stays as it was."""
-    return {**route, "upstream": upstream} if isinstance(route, dict) else upstream
+    """``route`` sent to another upstream; whether it needs a token stays as it was.
+
+    Edge reads do not follow: they are what one service offers for its answers.
+    """
+    if not isinstance(route, dict):
+        return upstream
+    return {**{key: value for key, value in route.items() if key != "edge"}, "upstream": upstream}
 
 
 # Moves prefixes between upstreams without a code change, one at a time during
 # the cutover: GATEWAY_ROUTE_OVERRIDES="/api/login=legacy,/api/register=legacy".
 for _prefix, _upstream in env.dict("GATEWAY_ROUTE_OVERRIDES", default={}).items():
     GATEWAY_ROUTES[_prefix] = with_upstream(GATEWAY_ROUTES.get(_prefix, _upstream), _upstream)
+
+# EDGE READS: users' own GETs served from copies in Redis while current (gateway.edge)
+# ------------------------------------------------------------------------------
+# Off: every request on an edge route is forwarded, as on any other route.
+GATEWAY_EDGE_READS = env.bool("GATEWAY_EDGE_READS", default=True)
+# Seconds a copy is kept after it was made; a copy no longer current is never served.
+GATEWAY_EDGE_TTL = env.int("GATEWAY_EDGE_TTL", default=3600)
 
 # Seconds. Connect fails fast (a refused or unreachable upstream is a 503);
 # reads may take longer before they become a 504.

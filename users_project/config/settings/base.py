@@ -98,3 +98,9 @@ EVENTS_HANDLERS = {
     "auth.logout": "users.services.user_activity_record",
     "auth.password.changed": "users.services.user_activity_record",
 }
+
+# EDGE READS: the gateway serves users' own GETs from copies while their revision is current
+# ------------------------------------------------------------------------------
+# Seconds a user's current revision stays in Redis after its last change or use
+# (common.edge); once it expires, the next read through the gateway sets it again.
+USERS_EDGE_REVISION_TTL = env.int("USERS_EDGE_REVISION_TTL", default=86400)
