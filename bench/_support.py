@@ -146,17 +146,19 @@ def _cpu_seconds(pid: int) -> float:
 
 
 class CpuMeter:
-    """CPU seconds each process of a running ``manage_all.System`` (and its descendants) spends."""
+    """CPU seconds each process of a running ``manage_all.System`` (and its descendants) spends.
 
-    def __init__(self, system):
+    ``others`` names more processes to count the same way (the monolith beside the system).
+    """
+
+    def __init__(self, system, others: dict[str, int] | None = None):
         self.system = system
+        self.others = others or {}
         self._start = self._snapshot()
 
     def _snapshot(self) -> dict[str, dict[int, float]]:
-        return {
-            name: {pid: _cpu_seconds(pid) for pid in _descendants(process.pid)}
-            for name, process in self.system.processes.items()
-        }
+        pids = {name: process.pid for name, process in self.system.processes.items()} | self.others
+        return {name: {pid: _cpu_seconds(pid) for pid in _descendants(root)} for name, root in pids.items()}
 
     def restart(self) -> None:
         self._start = self._snapshot()

@@ -1,32 +1,30 @@
 #!/usr/bin/env python
-"""GET /api/profile through the gateway against straight to the users service, at 16 connections.
+"""The profile read and a forwarded write through the gateway, against the legacy monolith in the same run.
 
-    .venv/bin/python bench/api_profile.py [--duration 10] [--connections 16] [--rounds 3] [--postgres [URL]]
+    .venv/bin/python bench/api_profile.py --monolith DIR [--duration 8] [--connections 16] [--rounds 3] [--postgres [URL]]
 
-Needs `wrk` (Debian: apt-get install wrk). Starts the whole system as `make run`
-does (embedded defaults, free ports, the gateway's rate limits lifted so the
-load generator is not throttled), registers a user, then runs wrk, alternating
-(``--rounds`` times each, the median is reported, so both see the same machine):
-- through the gateway with the user's bearer token (rate limit, token
-  validation, revocation check in Redis, signed identity, proxying);
-- straight to the users service with a signed internal credential (what the
-  gateway adds, minus the gateway);
-- the gateway's own ``/health``: gunicorn, Django and the gateway's middleware
-  answering with nothing behind them (no token, no Redis, no upstream), the
-  least CPU any request through a Django gateway can cost.
-Prints p50/p99 latency and requests/s of each, the gateway's overhead at p50 and
-the throughput ratio, and the CPU milliseconds one request cost each process
-(gateway, users, Redis): wall-clock figures depend on what else the machine
-runs (the load average is printed), CPU per request much less. Targets
-(issue 3): overhead at most 1 ms at p50, ratio at least 0.8; the legacy
-monolith served about 1,650 of these per second here. The last lines set the
-targets against the floor: the CPU a gateway request may cost for each target,
-on cores it shares with the users service and the load generator, beside what
-the gateway's ``/health`` costs.
+Needs `wrk` (Debian: apt-get install wrk) and Node.js with npm (the monolith; see
+``bench/_monolith.py``). Starts the monolith and the whole system as `make run`
+does (free ports, the gateway's rate limits lifted so the load generator is not
+throttled), registers a user on each, then runs wrk (``--rounds`` rounds; in each,
+every case once, one after the other, so all see the same machine; medians
+reported):
+
+- ``GET /api/profile``: the monolith; through the gateway, whose edge reads answer
+  it from the copy in Redis (token check, revocation and copy in one round trip);
+- ``PUT /api/profile`` with the name it already has: the monolith; through the
+  gateway, forwarded to the users service (the lean forwarding path);
+- the gateway's own ``/health``: gunicorn, Django and the middleware with nothing
+  behind them, the least a request through the gateway can cost.
+
+Prints p50/p99, requests/s and non-2xx answers of each, the CPU one request cost
+each process (wrk included), the ratios to the monolith and the load average:
+wall-clock rates depend on what else the machine runs, ratios taken in the same
+run much less. Targets (issue 11): the read >= 1.3x the monolith with a p99 no
+worse, 0 non-2xx; the forwarded write >= 0.6x.
 
 ``--postgres [postgres://postgres@127.0.0.1:5432]``: production-like, on fresh
-PostgreSQL databases (dropped afterwards) and the Redis of ``--redis-url``
-(redis://127.0.0.1:6379/1).
+PostgreSQL databases (dropped afterwards) and the Redis of ``--redis-url``.
 """
 
 from __future__ import annotations
@@ -45,12 +43,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from django.conf import settings  # noqa: E402
-
-settings.configure()  # only to sign the internal credential below, outside any project
-
-from common.internal_auth import sign_internal  # noqa: E402
-from common.settings_base import INTERNAL_AUTH_KEY  # noqa: E402
+from _monolith import Monolith, add_monolith_option  # noqa: E402
 from _support import (  # noqa: E402
     CpuMeter,
     add_mode_options,
@@ -65,9 +58,10 @@ from common.testing import free_port  # noqa: E402
 from manage_all import System  # noqa: E402
 
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-# Issue 3's targets.
-RATIO_TARGET = 0.8
-OVERHEAD_TARGET_MS = 1.0
+READ_TARGET = 1.3
+FORWARDED_TARGET = 0.6
+PASSWORD = "a long enough passphrase"
+NAME = "Bench"
 
 
 def environment(var_dir: str) -> dict[str, str]:
@@ -92,9 +86,11 @@ def post_json(url: str, body: dict) -> dict:
         return json.loads(response.read())
 
 
-def wrk(url: str, headers: dict[str, str], duration: int, connections: int) -> dict[str, float]:
+def wrk(url: str, headers: dict[str, str], duration: int, connections: int, script: Path | None = None) -> dict:
     """Run wrk; p50/p99 in ms, requests/s, and the count of non-2xx answers."""
     argv = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency"]
+    if script:
+        argv += ["-s", str(script)]
     for name, value in headers.items():
         argv += ["-H", f"{name}: {value}"]
     output = subprocess.run([*argv, url], capture_output=True, text=True, check=True).stdout
@@ -114,101 +110,99 @@ def wrk(url: str, headers: dict[str, str], duration: int, connections: int) -> d
 
 def median_run(runs: list[dict]) -> dict:
     """Each figure's median over the rounds."""
-    return {key: statistics.median(run[key] for run in runs) for key in ("p50", "p99", "rps", "errors")} | {
+    return {key: statistics.median(run[key] for run in runs) for key in ("p50", "p99", "rps", "errors", "load")} | {
         "cpu": {
             name: statistics.median(run["cpu"].get(name, 0.0) for run in runs)
             for name in {name for run in runs for name in run["cpu"]}
         },
-        "load": statistics.median(run["load"] for run in runs),
     }
+
+
+def put_script(directory: str) -> Path:
+    """A wrk script that sends ``PUT /api/profile`` with the name the user already has."""
+    path = Path(directory) / "put_profile.lua"
+    path.write_text(
+        'wrk.method = "PUT"\n'
+        f"wrk.body = '{json.dumps({'name': NAME})}'\n"
+        'wrk.headers["Content-Type"] = "application/json"\n'
+    )
+    return path
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
-    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--duration", type=int, default=8)
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--rounds", type=int, default=3, help="runs of each, alternating; medians are reported")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of every case; medians are reported")
     add_mode_options(parser)
+    add_monolith_option(parser)
     options = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (Debian: apt-get install wrk)")
-    runs: dict[str, list[dict]] = {"direct": [], "gateway": [], "floor": []}
+    if not options.monolith:
+        sys.exit("--monolith DIR (or LEGACY_MONOLITH_DIR) is needed: every figure is a ratio to the monolith")
+    runs: dict[str, list[dict]] = {}
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as var_dir, production_like(environment(var_dir), options) as env:
+        monolith = Monolith(Path(options.monolith), Path(var_dir))
         system = System(env, sink=lambda name, line: None)
         try:
             system.start(timeout=120)
             start_ids_high(system.config.env)
             gateway = system.gateway_url
-            registered = post_json(
-                f"{gateway}/api/register",
-                {"email": "bench@example.com", "password": "a long enough passphrase", "name": "Bench"},
-            )
-            token, user = registered["token"], registered["user"]
-            through_url, through_headers = f"{gateway}/api/profile", {"Authorization": f"Bearer {token}"}
-            direct_url = f"{system.config.url('users')}/api/profile"
-            # Warm both paths (connection pools, first-request imports) before measuring.
-            wrk(through_url, through_headers, 2, options.connections)
-            meter = CpuMeter(system)
+            token = post_json(
+                f"{gateway}/api/register", {"email": "bench@example.com", "password": PASSWORD, "name": NAME}
+            )["token"]
+            legacy_token = monolith.register("bench@example.com", PASSWORD, NAME)
+            put = put_script(var_dir)
+            cases = [
+                ("read, monolith", f"{monolith.url}/api/profile", legacy_token, None),
+                ("read, gateway", f"{gateway}/api/profile", token, None),
+                ("forwarded write, monolith", f"{monolith.url}/api/profile", legacy_token, put),
+                ("forwarded write, gateway", f"{gateway}/api/profile", token, put),
+                ("gateway /health", f"{gateway}/health", None, None),
+            ]
+            # Warm every path (connection pools, first-request imports, the edge copy) before measuring.
+            for _, url, bearer, script in cases:
+                wrk(url, {"Authorization": f"Bearer {bearer}"} if bearer else {}, 1, options.connections, script)
+            meter = CpuMeter(system, others={"monolith": monolith.pid})
             for _ in range(options.rounds):
-                # A credential the users service accepts, as the gateway signs it (it lives 60 s:
-                # made anew for each run, keep --duration under that).
-                internal = sign_internal(
-                    "users", issuer="gateway", user_id=user["id"], email=user["email"], jti="bench",
-                    token_exp=2**31, key=INTERNAL_AUTH_KEY,
-                )
-                for label, url, headers in (
-                    ("direct", direct_url, {"X-Internal-Auth": internal}),
-                    ("gateway", through_url, through_headers),
-                    ("floor", f"{gateway}/health", {}),
-                ):
+                for label, url, bearer, script in cases:
                     load = os.getloadavg()[0]
                     meter.restart()
                     wrk_cpu = children_cpu_seconds()
-                    figures = wrk(url, headers, options.duration, options.connections)
+                    headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+                    figures = wrk(url, headers, options.duration, options.connections, script)
                     requests = figures["rps"] * options.duration
                     used = {**meter.used(), "wrk": children_cpu_seconds() - wrk_cpu}
-                    runs[label].append({**figures, "cpu": per_unit_ms(used, requests), "load": load})
+                    runs.setdefault(label, []).append({**figures, "cpu": per_unit_ms(used, requests), "load": load})
         finally:
             system.stop()
-    direct, through, floor = median_run(runs["direct"]), median_run(runs["gateway"]), median_run(runs["floor"])
+            monolith.stop()
+    load_after = os.getloadavg()
+    report(options, {label: median_run(label_runs) for label, label_runs in runs.items()}, load_before, load_after)
+
+
+def report(options, figures: dict[str, dict], load_before, load_after) -> None:
     print(
-        f"GET /api/profile, {mode_label(options)}, {options.connections} connections, {options.duration} s per run, "
-        f"median of {options.rounds} alternating runs each, wrk -t2, on {os.cpu_count()} cores"
+        f"{mode_label(options)}, {options.connections} connections, {options.duration} s per run, median of "
+        f"{options.rounds} rounds, wrk -t2, on {os.cpu_count()} cores; load average {load_before[0]:.1f} before, "
+        f"{load_after[0]:.1f} after"
     )
-    for label, figures in (
-        ("straight to users", direct),
-        ("through the gateway", through),
-        ("gateway /health", floor),
-    ):
+    for label, run in figures.items():
         print(
-            f"  {label:<20} p50 {figures['p50']:6.2f} ms  p99 {figures['p99']:6.2f} ms  "
-            f"{figures['rps']:8.1f} req/s  non-2xx {figures['errors']:.0f}  load {figures['load']:.1f}"
+            f"  {label:<27} {run['rps']:8.1f} req/s  p50 {run['p50']:6.2f} ms  p99 {run['p99']:6.2f} ms  "
+            f"non-2xx {run['errors']:.0f}  load {run['load']:.1f}"
         )
-        print(f"  {'':<20} CPU per request {format_cpu(figures['cpu'])}")
-    print(f"  gateway overhead at p50: {through['p50'] - direct['p50']:.2f} ms (target <= {OVERHEAD_TARGET_MS:g} ms)")
-    print(f"  throughput ratio gateway/direct: {through['rps'] / direct['rps']:.2f} (target >= {RATIO_TARGET})")
-    print(f"  against the legacy monolith's ~1650 req/s: {through['rps'] / 1650:.2f}x")
-    # On a machine running nothing else, both runs are CPU-bound: a run's rate is the cores over what
-    # one request costs everything on them (wrk included). A busy machine shares its cores unevenly
-    # between the two runs (the gateway run has more processes asking), so this is the steadier figure.
-    cores = os.cpu_count() or 1
-    direct_cpu, through_cpu = sum(direct["cpu"].values()), sum(through["cpu"].values())
-    print(
-        f"  CPU-bound estimate (idle machine): straight {1000 * cores / direct_cpu:.0f} req/s, "
-        f"through the gateway {1000 * cores / through_cpu:.0f} req/s, ratio {direct_cpu / through_cpu:.2f}, "
-        f"p50 overhead at {options.connections} connections ~{options.connections * (through_cpu - direct_cpu) / cores:.1f} ms"
-    )
-    # What each target allows the gateway, by the same arithmetic: CPU-bound, the ratio is
-    # direct / (direct + gateway), and 16 connections queue 16 requests' worth of the gateway's CPU
-    # over the cores, so the p50 grows by connections x gateway / cores.
-    ratio_budget = direct_cpu * (1 / RATIO_TARGET - 1)
-    overhead_budget = OVERHEAD_TARGET_MS * cores / options.connections
-    print(
-        f"  per gateway request, CPU allowed: {ratio_budget:.2f} ms for ratio {RATIO_TARGET}, "
-        f"{overhead_budget:.3f} ms for {OVERHEAD_TARGET_MS:g} ms at p50; "
-        f"spent {through['cpu'].get('gateway', 0.0):.2f} ms; the gateway's /health alone "
-        f"{floor['cpu'].get('gateway', 0.0):.2f} ms"
-    )
+        print(f"  {'':<27} CPU per request {format_cpu(run['cpu'])}")
+    for kind, target in (("read", READ_TARGET), ("forwarded write", FORWARDED_TARGET)):
+        ours, theirs = figures[f"{kind}, gateway"], figures[f"{kind}, monolith"]
+        print(
+            f"  {kind}: gateway / monolith {ours['rps'] / theirs['rps']:.2f}x (target >= {target}x); "
+            f"p99 {ours['p99']:.1f} vs {theirs['p99']:.1f} ms; CPU per request {sum(ours['cpu'].values()):.2f} vs "
+            f"{sum(theirs['cpu'].values()):.2f} ms"
+        )
+
 
 if __name__ == "__main__":
     main()

@@ -13,16 +13,22 @@ otherwise; 503 when the revocation state cannot be read (fail closed).
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from dataclasses import dataclass
 
 import jwt
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
 from common import revocation
 from common.token_backend import key_set_backend
+
+from .ratelimits import ReadFailed, count_then_read
 
 logger = logging.getLogger(__name__)
 
@@ -75,21 +81,27 @@ def bearer_token(request) -> str:
     return words[1]
 
 
-def authenticate(request, extra_keys=None) -> tuple[Identity, list]:
+def authenticate(request, limits=(), extra_keys=None) -> tuple[Identity, list]:
     """The identity of a request to a token-protected route; ``EdgeAuthError`` when it has none.
 
-    ``extra_keys(identity)`` names more Redis keys to read in the same round trip
-    as the revocation state (an edge read's); their values come back beside the identity.
+    One Redis round trip counts the request's rate ``limits`` (``TooManyRequests``
+    when one is reached, before anything else is said) and reads the token's
+    revocation state, with the keys ``extra_keys(identity)`` names (an edge
+    read's), whose values come back beside the identity.
     """
-    raw = bearer_token(request)
-    if not raw:
-        raise token_required()
-    identity, version, family = _identity(raw)
+    try:
+        raw = bearer_token(request)
+        if not raw:
+            raise token_required()
+        identity, version, family = _identity(raw)
+    except EdgeAuthError:
+        count_then_read(list(limits), [])
+        raise
     keys = revocation.revocation_keys(user_id=identity.user_id, jti=identity.jti, family=family)
     extra = extra_keys(identity) if extra_keys else []
     try:
-        values = revocation.read(revocation.client_for(settings.REDIS_URL), keys + extra)
-    except revocation.RevocationUnavailable as exc:
+        values = count_then_read(list(limits), keys + extra, revocation.client_for(settings.REDIS_URL))
+    except ReadFailed as exc:
         logger.warning("revocation state unavailable: token-protected requests refused", extra={"error": str(exc)})
         raise EdgeAuthError("Service unavailable", 503) from exc
     if revocation.revoked(values[: len(keys)], version=version):
@@ -97,8 +109,37 @@ def authenticate(request, extra_keys=None) -> tuple[Identity, list]:
     return identity, values[len(keys) :]
 
 
+# Tokens verified lately, by their text: a signature once verified stays verified, so a token a client
+# sends again costs a lookup, not a signature check; its expiry is checked on every use. Per process,
+# bounded (the oldest forgotten first), forgotten when the accepted keys change. Revocation is not
+# cached: it is read from Redis on every request.
+VERIFIED_TOKENS_MAX = 10_000
+_verified: dict[str, tuple[Identity, int, str | None]] = {}
+_verified_lock = threading.Lock()
+
+
+@receiver(setting_changed)
+def _forget_verified_tokens(setting, **kwargs) -> None:
+    if setting in {"JWT_PUBLIC_KEYS", "LEGACY_JWT_SECRET", "SIMPLE_JWT"}:
+        with _verified_lock:
+            _verified.clear()
+
+
 def _identity(raw: str) -> tuple[Identity, int, str | None]:
     """(identity, token version, refresh family) of a valid token; 403 when it is not one."""
+    found = _verified.get(raw)
+    if found is not None and found[0].token_exp > time.time():
+        return found
+    verified = _verify(raw)
+    with _verified_lock:
+        _verified.pop(raw, None)
+        if len(_verified) >= VERIFIED_TOKENS_MAX:
+            del _verified[next(iter(_verified))]
+        _verified[raw] = verified
+    return verified
+
+
+def _verify(raw: str) -> tuple[Identity, int, str | None]:
     try:
         claims = EdgeAccessToken(raw).payload
         legacy = False

@@ -104,9 +104,12 @@ class EdgeRead:
         response["ETag"] = copy.etag
         return response
 
-    def keep(self, request, response: HttpResponse, revision: str | None) -> HttpResponse:
+    def keep(self, request, response: HttpResponse) -> HttpResponse:
         """A forwarded answer, kept when the service marked it keepable; with its ``ETag``, or a 304."""
         edge_read(self.route.prefix, MISS)
+        revision = response.get(edge.REVISION_HEADER)
+        if revision is not None:
+            del response[edge.REVISION_HEADER]  # the service's word to the gateway alone
         if response.status_code != 200 or response.streaming:
             return response
         body = response.content

@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.conf import settings
 
 from common import metrics
-from common.errors import error_response
 
 from . import ratelimits, routing, views
 
@@ -29,16 +28,29 @@ class MetricsMiddleware(metrics.MetricsMiddleware):
 
 
 class RateLimitMiddleware:
-    """429 ``{"error": "Too many requests"}`` with ``Retry-After`` once a client is over a limit."""
+    """429 ``{"error": "Too many requests"}`` with ``Retry-After`` once a client is over a limit.
+
+    A request for the proxy has its limits counted by the proxy's view, in the
+    round trip that reads what else it needs (``gateway.views.proxy_view``);
+    any other request here.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        wait = ratelimits.retry_after(request)
-        if wait is not None:
-            return error_response("Too many requests", 429, headers={"Retry-After": str(wait)})
         return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        limits = ratelimits.limits_for(request)
+        if view_func is views.proxy_view:
+            request.rate_limits = limits
+            return None
+        try:
+            ratelimits.count_then_read(limits, [])
+        except ratelimits.TooManyRequests as refusal:
+            return ratelimits.too_many_requests(refusal.retry_after)
+        return None
 
 
 class ApiContentSecurityPolicyMiddleware:

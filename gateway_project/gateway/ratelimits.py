@@ -1,8 +1,15 @@
-"""Rate limits at the edge, with django-ratelimit's counters in Redis.
+"""Rate limits at the edge: django-ratelimit's fixed windows and counters, counted in one Redis round trip.
 
 Every request counts against a per-IP ceiling; a login also against its IP's
 login limit and the account it names, a registration against its IP's limit.
-Each limit is a fixed window of its own (``GATEWAY_RATE_LIMIT_*``). When Redis
+Each limit is a fixed window of its own (``GATEWAY_RATE_LIMIT_*``), with
+django-ratelimit's rate syntax, window edges and counter keys in the
+``ratelimit`` cache, so its counters mean what they always did. The counting is
+done here by one script per request (django-ratelimit spends an ``add`` and an
+``incr`` per limit): limits are counted from the widest to the narrowest and the
+first one reached ends the counting, so a refused request does not use up the
+others; when none is reached, the same round trip reads whatever keys the
+request needs next (a token's revocation state, an edge copy). When Redis
 cannot be reached the counters read as unknown and nothing is limited (fail
 open): an outage of the counter store must not lock every client out.
 """
@@ -10,18 +17,86 @@ open): an outage of the counter store must not lock every client out.
 from __future__ import annotations
 
 import json
+import time
+import zlib
+from dataclasses import dataclass
 
+import redis
 from django.conf import settings
-from django_ratelimit.core import get_usage
+from django.core.cache import caches
+from django_ratelimit import ALL
+from django_ratelimit.core import EXPIRATION_FUDGE, _make_cache_key, _split_rate
 
 from common.emails import canonical_email
+from common.errors import error_response
 
+from .client_ip import client_ip
 from .routing import matches
 
 LOGIN_PATH = "/api/login"
 REGISTER_PATH = "/api/register"
 # The process probes touch nothing else, Redis included.
 UNLIMITED_PATHS = frozenset({"/health", "/ready"})
+
+# KEYS: the limits' counters, then the keys to read. ARGV: how many counters, then per counter its
+# expiry (s) and its limit. Returns the counts made, and the values read (nil when a limit was reached).
+_COUNT_THEN_READ = """
+local counters = tonumber(ARGV[1])
+local counts = {}
+for i = 1, counters do
+  local count = 1
+  if not redis.call('SET', KEYS[i], 1, 'NX', 'EX', ARGV[2 * i]) then
+    count = redis.call('INCR', KEYS[i])
+  end
+  counts[i] = count
+  if count > tonumber(ARGV[2 * i + 1]) then
+    return {counts}
+  end
+end
+if #KEYS > counters then
+  return {counts, redis.call('MGET', unpack(KEYS, counters + 1))}
+end
+return {counts, {}}
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """One limit a request counts against: django-ratelimit's group and rate, for one key value (an IP, an account)."""
+
+    group: str
+    rate: str
+    value: str
+
+    def counter(self, now: int) -> tuple[str, int, int, int]:
+        """(cache key, expiry, limit, seconds left in the window), as django-ratelimit's ``get_usage`` makes them."""
+        limit, period = _split_rate(self.rate)
+        # django_ratelimit.core._get_window, for the time the script counts at.
+        window = now - (now % period) + (zlib.crc32(self.value.encode()) % period) if period > 1 else now
+        if window < now:
+            window += period
+        key = _make_cache_key(self.group, window, self.rate, self.value, ALL)
+        return key, period + EXPIRATION_FUDGE, limit, max(window - now, 1)
+
+
+_script = None
+
+
+def _server(client: redis.Redis) -> tuple:
+    kwargs = client.connection_pool.connection_kwargs
+    return kwargs.get("host"), kwargs.get("port"), kwargs.get("db", 0), kwargs.get("path")
+
+
+class TooManyRequests(Exception):
+    """A limit was reached: the client waits ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+class ReadFailed(Exception):
+    """The keys a request needed could not be read (Redis down or not answering)."""
 
 
 def login_account(request) -> str | None:
@@ -34,31 +109,61 @@ def login_account(request) -> str | None:
     return canonical_email(email) if isinstance(email, str) else None
 
 
-def _hit(request, group: str, rate: str, key) -> int | None:
-    """Count this request in ``group``; the seconds to wait when that went over ``rate``, else ``None``."""
-    usage = get_usage(request, group=group, key=key, rate=rate, increment=True)
-    if usage is None or not usage["should_limit"]:
-        return None
-    return max(usage["time_left"], 1)
-
-
-def retry_after(request) -> int | None:
-    """Seconds the client must wait when this request is over a limit, else ``None``.
-
-    Limits are counted from the widest to the narrowest; the first one reached
-    ends the counting, so a refused request does not use up the others.
-    """
+def limits_for(request) -> list[Limit]:
+    """The limits ``request`` counts against, widest first."""
     if request.path in UNLIMITED_PATHS:
-        return None
-    wait = _hit(request, "gateway.global", settings.GATEWAY_RATE_LIMIT_GLOBAL, "ip")
-    if wait is not None or request.method != "POST":
-        return wait
+        return []
+    ip = client_ip(request)
+    limits = [Limit("gateway.global", settings.GATEWAY_RATE_LIMIT_GLOBAL, ip)]
+    if request.method != "POST":
+        return limits
     if matches(LOGIN_PATH, request.path):
-        wait = _hit(request, "gateway.login.ip", settings.GATEWAY_RATE_LIMIT_LOGIN_IP, "ip")
-        account = login_account(request) if wait is None else None
+        limits.append(Limit("gateway.login.ip", settings.GATEWAY_RATE_LIMIT_LOGIN_IP, ip))
+        account = login_account(request)
         if account:
-            rate = settings.GATEWAY_RATE_LIMIT_LOGIN_ACCOUNT
-            wait = _hit(request, "gateway.login.account", rate, lambda group, request: account)
+            limits.append(Limit("gateway.login.account", settings.GATEWAY_RATE_LIMIT_LOGIN_ACCOUNT, account))
     elif matches(REGISTER_PATH, request.path):
-        wait = _hit(request, "gateway.register.ip", settings.GATEWAY_RATE_LIMIT_REGISTER_IP, "ip")
-    return wait
+        limits.append(Limit("gateway.register.ip", settings.GATEWAY_RATE_LIMIT_REGISTER_IP, ip))
+    return limits
+
+
+def count_then_read(limits: list[Limit], keys: list[str], read_client: redis.Redis | None = None) -> list:
+    """Count ``limits``; unless one is reached (``TooManyRequests``), the values of ``keys`` from ``read_client``.
+
+    One round trip when the counters live in the Redis ``keys`` are read from
+    (as configured), two otherwise. Counting that fails is not limiting;
+    reading that fails is ``ReadFailed``.
+    """
+    global _script
+    cache = caches[settings.RATELIMIT_USE_CACHE]
+    counters = cache.client.get_client(write=True)
+    same_redis = read_client is None or _server(read_client) == _server(counters)
+    if _script is None:
+        _script = counters.register_script(_COUNT_THEN_READ)
+    now = int(time.time())
+    made = [limit.counter(now) for limit in limits]
+    args = [len(made)]
+    for _, expiry, limit, _ in made:
+        args += [expiry, limit]
+    counter_keys = [str(cache.make_key(key)) for key, _, _, _ in made]
+    read_here = keys if same_redis else []
+    try:
+        counts, *read = _script(keys=[*counter_keys, *read_here], args=args, client=counters)
+    except redis.RedisError:
+        counts, read = [], None  # fail open; the keys are read on their own below
+    for (_, _, limit, left), count in zip(made, counts):
+        if count > limit:
+            raise TooManyRequests(left)
+    if not keys:
+        return []
+    if read and same_redis:
+        return read[0]
+    try:
+        return (read_client or counters).mget(keys)
+    except redis.RedisError as exc:
+        raise ReadFailed(str(exc)) from exc
+
+
+def too_many_requests(retry_after: int):
+    """The answer to a request over a limit."""
+    return error_response("Too many requests", 429, headers={"Retry-After": str(retry_after)})

@@ -10,6 +10,7 @@ from common.health import utc_timestamp
 
 from . import docs, edge, health, proxy, routing, schema
 from .authentication import EdgeAuthError, authenticate
+from .ratelimits import TooManyRequests, count_then_read, too_many_requests
 
 
 @allow_methods("GET", "HEAD")
@@ -52,31 +53,51 @@ def api_docs_asset(request, name: str):
 def proxy_view(request, path=""):
     """Every public path not served above: to the upstream that owns it, or 404.
 
-    On a token-protected route the token is checked here; the service learns
-    who the user is from the gateway's signed header, never from the client. On
-    an edge route a current copy of the user's answer is served instead of
-    forwarding (``gateway.edge``), looked up in the token check's round trip.
+    The request's rate limits are counted here (``RateLimitMiddleware`` leaves
+    them to this view), in the same Redis round trip as whatever else it reads.
     """
     route = routing.resolve(request.path)
+    limits = list(getattr(request, "rate_limits", ()))
+    try:
+        if route is not None and route.token_required:
+            return _protected(request, route, limits)
+        count_then_read(limits, [])
+    except TooManyRequests as refusal:
+        return too_many_requests(refusal.retry_after)
     if route is None:
         return error_response("Not found", 404)
-    identity = edge_read = None
-    if route.token_required:
+    return _relayed(proxy.forward(request, route))
 
-        def edge_keys(identity):
-            nonlocal edge_read
-            edge_read = edge.edge_read_for(request, route, identity.user_id)
-            return edge_read.keys if edge_read else []
 
-        try:
-            identity, edge_values = authenticate(request, extra_keys=edge_keys)
-        except EdgeAuthError as refusal:
-            return error_response(refusal.message, refusal.status)
-        if edge_read is not None and (copy := edge_read.found(edge_values)) is not None:
-            return edge_read.serve(request, copy)
-    extra_headers = {KNOWN_REVISION_HEADER: edge_read.known_revision()} if edge_read else None
-    response = proxy.forward(request, route, identity, extra_headers=extra_headers)
-    revision = response.get(REVISION_HEADER)
-    if revision is not None:
-        del response[REVISION_HEADER]  # the service's word to the gateway, never a client's business
-    return edge_read.keep(request, response, revision) if edge_read else response
+def _protected(request, route: routing.Route, limits: list):
+    """A token-protected route: checked here, the service learning who the user is from the gateway's signed word.
+
+    On an edge route a current copy of the user's answer is served instead of
+    forwarding (``gateway.edge``), looked up in the token check's round trip.
+    """
+    edge_read = None
+
+    def edge_keys(identity):
+        nonlocal edge_read
+        edge_read = edge.edge_read_for(request, route, identity.user_id)
+        return edge_read.keys if edge_read else []
+
+    try:
+        identity, edge_values = authenticate(request, limits, extra_keys=edge_keys)
+    except EdgeAuthError as refusal:
+        return error_response(refusal.message, refusal.status)
+    if edge_read is None:
+        return _relayed(proxy.forward(request, route, identity))
+    copy = edge_read.found(edge_values)
+    if copy is not None:
+        return edge_read.serve(request, copy)
+    told = {KNOWN_REVISION_HEADER: edge_read.known_revision()}
+    response = proxy.forward(request, route, identity, extra_headers=told)
+    return edge_read.keep(request, response)
+
+
+def _relayed(response):
+    """An upstream's answer without the word a service gives the gateway alone."""
+    if response.has_header(REVISION_HEADER):
+        del response[REVISION_HEADER]
+    return response
