@@ -216,6 +216,10 @@ def _shown(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+class ChangeRefused(Exception):
+    """A mapping would not let a batch's changes commit (``LegacyMapping.rows_updated``): the batch is undone."""
+
+
 class LegacyMapping:
     """How a ``users.db`` row becomes a row of one service's table. Each service subclasses it.
 
@@ -255,7 +259,10 @@ class LegacyMapping:
         raise NotImplementedError
 
     def rows_updated(self, keys: list) -> None:
-        """Called in the batch's transaction, before it commits, with the keys of the rows it changed; nothing by default."""
+        """Called in the batch's transaction, before it commits, with the keys of the rows it changed.
+
+        Nothing by default. Raises ``ChangeRefused`` when the changes must not commit.
+        """
 
     def prepared(self, row: LegacyRow) -> SourceValues:
         values = source_values(row)
@@ -1131,7 +1138,7 @@ class MigrateFromSqliteCommand(BaseCommand):
                         self._verify(importer, report_path)
                     else:
                         self._import(importer, dry_run=dry_run, report_path=report_path)
-            except LegacyDatabaseError as exc:
+            except (LegacyDatabaseError, ChangeRefused) as exc:
                 raise CommandError(f"{exc} ({after_error})", returncode=EXIT_ERROR) from exc
             except DatabaseError as exc:
                 raise CommandError(

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from common.legacy_db import row_checksum
-from common.legacy_import import LegacyMapping, SourceValues
+from common.errors import ApiError
+from common.legacy_import import ChangeRefused, LegacyMapping, SourceValues
 from legacy_import.models import ImportRun, LegacyRowState
 from users.models import Profile
 from users.services import user_revisions_advance
@@ -43,7 +44,10 @@ class ProfileMapping(LegacyMapping):
 
     def rows_updated(self, keys: list) -> None:
         # A catch-up run changes profiles like any other writer: copies of their old answers stop being current.
-        user_revisions_advance(user_ids=keys)
+        try:
+            user_revisions_advance(user_ids=keys)
+        except ApiError as exc:
+            raise ChangeRefused(f"Redis did not take the changed profiles' revisions: {exc.message}") from exc
 
 
 def _utc(moment: datetime) -> datetime:

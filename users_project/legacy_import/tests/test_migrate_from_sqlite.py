@@ -208,6 +208,34 @@ def test_rows_added_and_changed_in_users_db_since_are_picked_up(legacy_path, mig
     assert Profile.objects.create(email="n@example.com", email_canonical="n@example.com").pk > 30
 
 
+def test_a_catch_up_advances_the_revision_of_the_profiles_it_changes_only(legacy_path, migrate_from_sqlite):
+    migrate_from_sqlite(legacy_path)
+    before = dict(Profile.objects.values_list("id", "revision"))
+    legacy_execute(legacy_path, "UPDATE users SET name = 'Alice Liddell' WHERE id = ?", USERS["alice"].id)
+
+    migrate_from_sqlite(legacy_path)
+
+    after = dict(Profile.objects.values_list("id", "revision"))
+    assert after[USERS["alice"].id] > before[USERS["alice"].id]
+    assert {key: value for key, value in after.items() if key != USERS["alice"].id} == {
+        key: value for key, value in before.items() if key != USERS["alice"].id
+    }
+
+
+def test_a_catch_up_with_redis_down_changes_nothing_and_says_so(legacy_path, migrate_from_sqlite, settings,
+                                                                 unreachable_redis_url):
+    migrate_from_sqlite(legacy_path)
+    legacy_execute(legacy_path, "UPDATE users SET name = 'Alice Liddell' WHERE id = ?", USERS["alice"].id)
+    settings.REDIS_URL = unreachable_redis_url
+
+    with pytest.raises(CommandError) as refused:
+        migrate_from_sqlite(legacy_path)
+
+    assert refused.value.returncode == EXIT_ERROR
+    assert "Redis did not take the changed profiles' revisions" in str(refused.value)
+    assert Profile.objects.get(pk=USERS["alice"].id).name == USERS["alice"].name
+
+
 def test_a_skipped_row_is_imported_once_what_kept_it_out_is_fixed(legacy_path, migrate_from_sqlite):
     migrate_from_sqlite(legacy_path)
     legacy_execute(legacy_path, "UPDATE users SET email = 'someone@example.com' WHERE id = ?", USERS["empty"].id)
