@@ -201,8 +201,9 @@ def user_profile_update(*, user_id: int, name: str | None | _Unset = UNSET, emai
     email that belongs to another profile (of any status) is refused with
     "Email already in use".
 
-    When a value actually changes, ``user.profile.updated`` is written to the
-    outbox in the same transaction: the auth service's login email and name follow.
+    When a value actually changes, the profile is saved and ``user.profile.updated``
+    written to the outbox in the same transaction: the auth service's login email and
+    name follow. Values that are already there change nothing, not even ``updated_at``.
     """
     canonical = UNSET
     if email is not UNSET:
@@ -217,7 +218,8 @@ def user_profile_update(*, user_id: int, name: str | None | _Unset = UNSET, emai
             before = {"email": profile.email, "name": profile.name}
             changed = []
             if canonical is not UNSET:
-                if Profile.objects.filter(email_canonical=canonical).exclude(pk=profile.pk).exists():
+                taken = Profile.objects.filter(email_canonical=canonical).exclude(pk=profile.pk)
+                if canonical != profile.email_canonical and taken.exists():
                     raise ApiError("Email already in use")
                 profile.email, profile.email_canonical = email, canonical
                 changed += ["email", "email_canonical"]
@@ -225,12 +227,9 @@ def user_profile_update(*, user_id: int, name: str | None | _Unset = UNSET, emai
                 profile.name = name
                 changed.append("name")
             differs = [field for field, value in before.items() if getattr(profile, field) != value]
-            if differs:
+            if differs:  # a PUT of what is already there writes nothing
                 profile.version += 1
-                changed.append("version")
-            if changed:
-                profile.save(update_fields=[*changed, "updated_at"])
-            if differs:
+                profile.save(update_fields=[*changed, "version", "updated_at"])
                 _user_event_publish(profile, "user.profile.updated", changed=differs)
                 user_revisions_advance(user_ids=[profile.pk])
     except IntegrityError:

@@ -1,4 +1,6 @@
 import pytest
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
 
 from common.errors import ApiError, LegacyValidationError
 from users.models import Profile
@@ -68,3 +70,16 @@ def test_an_account_that_is_not_visible_is_not_found(make_profile, fields):
     with pytest.raises(ApiError, match="User not found") as info:
         user_profile_update(user_id=profile.pk, name="x")
     assert info.value.status == 404
+
+
+def test_a_profile_updated_to_what_it_already_is_writes_nothing(make_profile):
+    profile = make_profile("ada@example.com", name="Ada")
+    before = Profile.objects.get(pk=profile.pk)
+
+    with CaptureQueriesContext(connections["users"]) as queries:
+        user_profile_update(user_id=profile.pk, name="Ada", email="ada@example.com")
+
+    statements = [query["sql"].split()[0].upper() for query in queries.captured_queries]
+    assert statements.count("SELECT") == 1  # the locked read; the address is its own, no lookup
+    assert not {"UPDATE", "INSERT"} & set(statements)
+    assert Profile.objects.get(pk=profile.pk).updated_at == before.updated_at
