@@ -32,6 +32,8 @@ def two_users_instances(tmp_path_factory):
         "USERS_PORT": str(first),
         "USERS_SERVICE_URL": f"{first_url},{second_url}",
         "GATEWAY_UPSTREAM_COOLDOWN": str(COOLDOWN),
+        # Every GET /api/profile goes to an instance: the gateway's copies would answer most of them itself.
+        "GATEWAY_EDGE_READS": "false",
     }
     with launched_system(tmp_path_factory.mktemp("two-users"), embedded_redis=True, extra_env=extra_env) as (
         system,
@@ -44,8 +46,8 @@ def two_users_instances(tmp_path_factory):
 
 
 def users_instances_health(system) -> list[str]:
-    status, _, body = request(f"{system.gateway_url}/api/health")
-    assert status == 200, body
+    """The users instances' states in ``/api/health`` (503 too: on a loaded machine another part may be late)."""
+    _, _, body = request(f"{system.gateway_url}/api/health")
     return [instance["status"] for instance in body["services"]["users"]["instances"]]
 
 
