@@ -14,6 +14,8 @@ reported):
   it from the copy in Redis (token check, revocation and copy in one round trip);
 - ``PUT /api/profile`` with the name it already has: the monolith; through the
   gateway, forwarded to the users service (the lean forwarding path);
+- ``GET /api/profile`` forwarded: through a second gateway of the same system
+  with edge reads off (``GATEWAY_EDGE_READS=false``), against the monolith's read;
 - the gateway's own ``/health``: gunicorn, Django and the middleware with nothing
   behind them, the least a request through the gateway can cost.
 
@@ -55,7 +57,7 @@ from _support import (  # noqa: E402
     start_ids_high,
 )
 from common.testing import free_port  # noqa: E402
-from manage_all import System  # noqa: E402
+from manage_all import System, gunicorn_spec  # noqa: E402
 
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 READ_TARGET = 1.3
@@ -118,6 +120,18 @@ def median_run(runs: list[dict]) -> dict:
     }
 
 
+def start_forwarding_gateway(system) -> str:
+    """A second gateway of ``system`` with edge reads off, on a port of its own: its base URL."""
+    port = free_port()
+    spec = gunicorn_spec(system.config, "gateway", "gateway-forwarding", port)
+    spec.env["GATEWAY_EDGE_READS"] = "false"
+    spec.env["METRICS_BIND"] = ""
+    system.specs[spec.name] = spec
+    system.start_process(spec.name)
+    system.wait_ready([spec.name], 60)
+    return f"http://{system.config.host}:{port}"
+
+
 def put_script(directory: str) -> Path:
     """A wrk script that sends ``PUT /api/profile`` with the name the user already has."""
     path = Path(directory) / "put_profile.lua"
@@ -150,6 +164,7 @@ def main() -> None:
             system.start(timeout=120)
             start_ids_high(system.config.env)
             gateway = system.gateway_url
+            forwarding = start_forwarding_gateway(system)
             token = post_json(
                 f"{gateway}/api/register", {"email": "bench@example.com", "password": PASSWORD, "name": NAME}
             )["token"]
@@ -160,6 +175,7 @@ def main() -> None:
                 ("read, gateway", f"{gateway}/api/profile", token, None),
                 ("forwarded write, monolith", f"{monolith.url}/api/profile", legacy_token, put),
                 ("forwarded write, gateway", f"{gateway}/api/profile", token, put),
+                ("forwarded read, gateway", f"{forwarding}/api/profile", token, None),
                 ("gateway /health", f"{gateway}/health", None, None),
             ]
             # Warm every path (connection pools, first-request imports, the edge copy) before measuring.
@@ -195,8 +211,13 @@ def report(options, figures: dict[str, dict], load_before, load_after) -> None:
             f"non-2xx {run['errors']:.0f}  load {run['load']:.1f}"
         )
         print(f"  {'':<27} CPU per request {format_cpu(run['cpu'])}")
-    for kind, target in (("read", READ_TARGET), ("forwarded write", FORWARDED_TARGET)):
-        ours, theirs = figures[f"{kind}, gateway"], figures[f"{kind}, monolith"]
+    comparisons = (
+        ("read", "read", READ_TARGET),
+        ("forwarded write", "forwarded write", FORWARDED_TARGET),
+        ("forwarded read", "read", FORWARDED_TARGET),
+    )
+    for kind, peer, target in comparisons:
+        ours, theirs = figures[f"{kind}, gateway"], figures[f"{peer}, monolith"]
         print(
             f"  {kind}: gateway / monolith {ours['rps'] / theirs['rps']:.2f}x (target >= {target}x); "
             f"p99 {ours['p99']:.1f} vs {theirs['p99']:.1f} ms; CPU per request {sum(ours['cpu'].values()):.2f} vs "
