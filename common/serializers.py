@@ -1,7 +1,13 @@
-"""DRF fields both services render the same way."""
+"""DRF fields both services render the same way, and the shapes both services' API documents describe alike.
+
+The error shapes and the password rules are described once here, so the
+gateway's merged document (``gateway.schema``) holds one ``Error``, one
+``FieldError`` and one ``BadRequest`` whichever service answers.
+"""
 
 from datetime import datetime, timezone
 
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 
@@ -15,3 +21,60 @@ class UtcTimestampField(serializers.DateTimeField):
 
     def to_representation(self, value):
         return iso_utc(value)
+
+
+# PASSWORDS
+# ------------------------------------------------------------------------------
+
+# Long enough for any passphrase, short enough that nobody makes the server hash megabytes.
+PASSWORD_MAX_LENGTH = 4096
+# MinimumLengthValidator's in AUTH_PASSWORD_VALIDATORS (common.settings_base).
+PASSWORD_MIN_LENGTH = 8
+
+# A password being chosen, as far as JSON Schema can state AUTH_PASSWORD_VALIDATORS:
+# the minimum length, and not all digits (NumericPasswordValidator). The other two
+# depend on a list and on the account, so they are said in words.
+NEW_PASSWORD_SCHEMA = {
+    "type": "string",
+    "minLength": PASSWORD_MIN_LENGTH,
+    "maxLength": PASSWORD_MAX_LENGTH,
+    "pattern": r"\D",
+    "description": f"At least {PASSWORD_MIN_LENGTH} characters, not all digits, not a commonly used password, "
+    "not too like the account's email. Spaces count; it is never trimmed.",
+}
+
+
+# ERRORS (for API documents: common.errors writes them)
+# ------------------------------------------------------------------------------
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = serializers.CharField()
+
+
+@extend_schema_field({"oneOf": [{"type": "string"}, {"type": "integer"}, {"type": "boolean"}]})
+class SubmittedValueField(serializers.JSONField):
+    """The value a request field carried, as ``common.errors.legacy_field_error`` echoes it."""
+
+
+class FieldErrorSerializer(serializers.Serializer):
+    type = serializers.CharField(help_text='Always "field".')
+    msg = serializers.CharField()
+    path = serializers.CharField(help_text="The request field.")
+    location = serializers.CharField(help_text='Always "body".')
+    value = SubmittedValueField(
+        required=False, help_text="The submitted value, when it was a string, an integer or a boolean; "
+        "never for password fields."
+    )
+
+
+class ValidationErrorSerializer(serializers.Serializer):
+    errors = FieldErrorSerializer(many=True)
+
+
+# Every 400: the legacy validation list, or a plain error (a malformed body, "User already exists").
+BAD_REQUEST = PolymorphicProxySerializer(
+    component_name="BadRequest",
+    serializers=[ValidationErrorSerializer, ErrorSerializer],
+    resource_type_field_name=None,
+)

@@ -13,12 +13,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.serializers import BAD_REQUEST, ErrorSerializer
 from credentials import selectors, services
 from credentials.permissions import EndUserRequired, UsersServiceOnly
 from credentials.serializers import (
     CredentialCreateInputSerializer,
     CredentialStateOutputSerializer,
-    ErrorOutputSerializer,
     LegacyUserOutputSerializer,
     LoginInputSerializer,
     LoginOutputSerializer,
@@ -29,12 +29,11 @@ from credentials.serializers import (
     SigningKeySetOutputSerializer,
     TokenPairOutputSerializer,
     TokenRefreshInputSerializer,
-    ValidationErrorOutputSerializer,
 )
 
 BEARER = [{"bearerAuth": []}]
 TAGS = ["auth"]
-SERVICE_UNAVAILABLE = {503: ErrorOutputSerializer}
+SERVICE_UNAVAILABLE = {503: ErrorSerializer}
 
 
 def _token_pair(tokens: services.TokenPair) -> dict:
@@ -50,7 +49,7 @@ class CredentialLoginApi(APIView):
             "wrong password, deactivated or locked account: the same 401."
         ),
         request=LoginInputSerializer,
-        responses={200: LoginOutputSerializer, 400: ValidationErrorOutputSerializer, 401: ErrorOutputSerializer},
+        responses={200: LoginOutputSerializer, 400: BAD_REQUEST, 401: ErrorSerializer},
         auth=[],
         tags=TAGS,
     )
@@ -78,8 +77,8 @@ class TokenRefreshApi(APIView):
         request=TokenRefreshInputSerializer,
         responses={
             200: TokenPairOutputSerializer,
-            400: ValidationErrorOutputSerializer,
-            401: ErrorOutputSerializer,
+            400: BAD_REQUEST,
+            401: ErrorSerializer,
             **SERVICE_UNAVAILABLE,
         },
         auth=[],
@@ -100,13 +99,14 @@ class SessionLogoutApi(APIView):
         summary="Log out",
         description=(
             "The access token of the request stops working at once; so does every token of the session "
-            "when its refresh token is sent too."
+            "when its refresh token is sent too. A `refresh` that is not a refresh token of the signed-in user "
+            "is a 400, and then nothing is revoked."
         ),
         request=LogoutInputSerializer,
         responses={
             200: MessageOutputSerializer,
-            400: ValidationErrorOutputSerializer,
-            401: ErrorOutputSerializer,
+            400: BAD_REQUEST,
+            401: ErrorSerializer,
             **SERVICE_UNAVAILABLE,
         },
         auth=BEARER,
@@ -127,14 +127,15 @@ class PasswordChangeApi(APIView):
         summary="Change the password",
         description=(
             "Every token issued before stops working; the answer carries a new token pair so this client "
-            "stays signed in."
+            "stays signed in. A `newPassword` the rules refuse is a 400; then a wrong `currentPassword` is a 401 "
+            "`Current password is incorrect`."
         ),
         request=PasswordChangeInputSerializer,
         responses={
             200: PasswordChangeOutputSerializer,
-            400: ValidationErrorOutputSerializer,
-            401: ErrorOutputSerializer,
-            404: ErrorOutputSerializer,
+            400: BAD_REQUEST,
+            401: ErrorSerializer,
+            404: ErrorSerializer,
             **SERVICE_UNAVAILABLE,
         },
         auth=BEARER,

@@ -1,45 +1,42 @@
 """Input and output shapes of the auth service's API, one small serializer per purpose.
 
 Names are unique module-wide because drf-spectacular names schema components after them.
+The error shapes are common.serializers' (both services answer them alike).
 """
 
 from __future__ import annotations
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from common.serializers import UtcTimestampField
+from common.serializers import NEW_PASSWORD_SCHEMA, PASSWORD_MAX_LENGTH, UtcTimestampField
 from credentials.selectors import credential_password_kind
 
 # express-validator answered every failed check with this message; the legacy frontends know it.
 LEGACY_MESSAGES = {key: "Invalid value" for key in ("required", "null", "blank", "invalid", "max_length")}
-# Long enough for any passphrase, short enough that nobody makes the server hash megabytes.
-PASSWORD_MAX_LENGTH = 4096
 
 
 def password_field(**kwargs) -> serializers.CharField:
-    """A password as typed: never trimmed (spaces count), never echoed back."""
-    return serializers.CharField(trim_whitespace=False, max_length=PASSWORD_MAX_LENGTH, **kwargs)
+    """A password as typed: never trimmed (spaces count), never echoed back.
+
+    ``min_length=1`` refuses nothing ``allow_blank=False`` lets through; it puts
+    ``minLength: 1`` in the API document.
+    """
+    return serializers.CharField(trim_whitespace=False, min_length=1, max_length=PASSWORD_MAX_LENGTH, **kwargs)
 
 
-# ERRORS (for the schema)
-# ------------------------------------------------------------------------------
+@extend_schema_field(NEW_PASSWORD_SCHEMA)
+class NewPasswordField(serializers.CharField):
+    """A password being chosen: documented with the rules AUTH_PASSWORD_VALIDATORS applies to it."""
+
+    def __init__(self, **kwargs):
+        super().__init__(trim_whitespace=False, max_length=PASSWORD_MAX_LENGTH, **kwargs)
 
 
-class ErrorOutputSerializer(serializers.Serializer):
-    error = serializers.CharField()
-
-
-class FieldErrorOutputSerializer(serializers.Serializer):
-    type = serializers.CharField(help_text='Always "field".')
-    msg = serializers.CharField()
-    path = serializers.CharField(help_text="The request field.")
-    location = serializers.CharField(help_text='Always "body".')
-    value = serializers.CharField(required=False, help_text="The submitted value; never for password fields.")
-
-
-class ValidationErrorOutputSerializer(serializers.Serializer):
-    errors = FieldErrorOutputSerializer(many=True)
+@extend_schema_field({"type": "string", "pattern": r"\S"})
+class RefreshTokenField(serializers.CharField):
+    """A refresh token; blank (or only spaces, which are trimmed) is refused like a missing one."""
 
 
 # PUBLIC
@@ -68,7 +65,7 @@ class LoginOutputSerializer(serializers.Serializer):
 
 
 class TokenRefreshInputSerializer(serializers.Serializer):
-    refresh = serializers.CharField(error_messages=LEGACY_MESSAGES)
+    refresh = RefreshTokenField(error_messages=LEGACY_MESSAGES)
 
 
 class TokenPairOutputSerializer(serializers.Serializer):
@@ -92,10 +89,7 @@ class MessageOutputSerializer(serializers.Serializer):
 
 class PasswordChangeInputSerializer(serializers.Serializer):
     currentPassword = password_field(error_messages=LEGACY_MESSAGES)  # noqa: N815 - the legacy field name
-    newPassword = password_field(  # noqa: N815 - the legacy field name
-        error_messages=LEGACY_MESSAGES,
-        help_text="At least 8 characters, not common, not all digits, not like the email.",
-    )
+    newPassword = NewPasswordField(error_messages=LEGACY_MESSAGES)  # noqa: N815 - the legacy field name
 
 
 class PasswordChangeOutputSerializer(serializers.Serializer):

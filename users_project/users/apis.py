@@ -10,10 +10,16 @@ its own input and output serializers.
 
 from __future__ import annotations
 
-from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 
-from common.serializers import UtcTimestampField
+from common.serializers import (
+    BAD_REQUEST,
+    NEW_PASSWORD_SCHEMA,
+    PASSWORD_MAX_LENGTH,
+    ErrorSerializer,
+    UtcTimestampField,
+)
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -81,6 +87,17 @@ class StrictBooleanField(serializers.BooleanField):
         return data
 
 
+@extend_schema_field(NEW_PASSWORD_SCHEMA)
+class StrictNewPasswordField(StrictCharField):
+    """A password being chosen: never trimmed (spaces are part of it), bounded since hashing cost grows with length.
+
+    Documented with the rules AUTH_PASSWORD_VALIDATORS applies to it.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(trim_whitespace=False, max_length=PASSWORD_MAX_LENGTH, **kwargs)
+
+
 def _name_field() -> StrictCharField:
     # Kept exactly as given: padded, unicode, very long or null, like the monolith's rows.
     return StrictCharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False)
@@ -96,38 +113,12 @@ class UserOutputSerializer(serializers.Serializer):
     created_at = UtcTimestampField()
 
 
-class ErrorSerializer(serializers.Serializer):
-    error = serializers.CharField()
-
-
-class FieldErrorSerializer(serializers.Serializer):
-    type = serializers.CharField()
-    msg = serializers.CharField()
-    path = serializers.CharField()
-    location = serializers.CharField()
-    value = serializers.JSONField(required=False, help_text="Never present for password fields.")
-
-
-class ValidationErrorSerializer(serializers.Serializer):
-    errors = FieldErrorSerializer(many=True)
-
-
-def _bad_request(component_name: str) -> PolymorphicProxySerializer:
-    """A 400 that is either the legacy validation list or a plain error ("User already exists")."""
-    return PolymorphicProxySerializer(
-        component_name=component_name,
-        serializers=[ValidationErrorSerializer, ErrorSerializer],
-        resource_type_field_name=None,
-    )
-
-
 # POST /api/register
 
 
 class UserRegisterInputSerializer(serializers.Serializer):
     email = StrictEmailField()
-    # Not trimmed: spaces are part of a password. Bounded, since hashing cost grows with length.
-    password = StrictCharField(trim_whitespace=False, max_length=4096, style={"input_type": "password"})
+    password = StrictNewPasswordField(style={"input_type": "password"})
     name = _name_field()
 
 
@@ -143,11 +134,12 @@ class UserRegisterApi(APIView):
         operation_id="user_register",
         summary="Create an account",
         description="Validates the password with the same rules as the auth service, stores the profile here "
-        "and the credentials in the auth service, and answers with tokens.",
+        "and the credentials in the auth service, and answers with tokens. An address that already has an "
+        "account, however it is typed (case, Gmail dots and +tags), is a 400 `User already exists`.",
         request=UserRegisterInputSerializer,
         responses={
             201: UserRegisterOutputSerializer,
-            400: _bad_request("UserRegisterBadRequest"),
+            400: BAD_REQUEST,
             503: ErrorSerializer,
         },
         auth=[],
@@ -200,10 +192,11 @@ class UserProfileApi(APIView):
     @extend_schema(
         operation_id="user_profile_update",
         summary="Change the signed-in user's name and/or email",
+        description="An address another account has, however it is typed, is a 400 `Email already in use`.",
         request=UserProfileUpdateInputSerializer,
         responses={
             200: UserProfileUpdateOutputSerializer,
-            400: _bad_request("UserProfileUpdateBadRequest"),
+            400: BAD_REQUEST,
             401: ErrorSerializer,
             404: ErrorSerializer,
         },
@@ -260,7 +253,7 @@ class UserPreferencesApi(APIView):
         request=UserPreferencesUpdateInputSerializer,
         responses={
             200: UserPreferencesOutputSerializer,
-            400: ValidationErrorSerializer,
+            400: BAD_REQUEST,
             401: ErrorSerializer,
             404: ErrorSerializer,
         },
