@@ -43,6 +43,39 @@ TOKEN_REFUSALS = {
     "401": {"description": "No access token: `Access token required`.", "content": _ERROR_CONTENT},
     "403": {"description": "Invalid, expired or revoked token: `Invalid or expired token`.", "content": _ERROR_CONTENT},
 }
+# What the gateway answers itself, on every path it serves (gateway.ratelimits).
+RATE_LIMITED = {
+    "429": {
+        "description": "Over a rate limit: `Too many requests`.",
+        "headers": {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer", "minimum": 1}}},
+        "content": _ERROR_CONTENT,
+    }
+}
+# ... and on every path it forwards, when the service fails it (gateway.proxy).
+UPSTREAM_FAILURES = {
+    "502": {"description": "The service's answer was not HTTP: `Bad gateway`.", "content": _ERROR_CONTENT},
+    "503": {"description": "The service cannot be reached: `Service unavailable`.", "content": _ERROR_CONTENT},
+    "504": {"description": "The service did not answer in time: `Upstream timed out`.", "content": _ERROR_CONTENT},
+}
+
+
+def _health_content(status: str) -> dict:
+    return {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "status": {"type": "string", "enum": [status]},
+                    "timestamp": {"type": "string", "format": "date-time"},
+                    "services": {"type": "object", "additionalProperties": {"type": "object"}},
+                    "dependencies": {"type": "object", "additionalProperties": {"type": "object"}},
+                },
+                "required": ["status", "timestamp"],
+            }
+        }
+    }
+
+
 HEALTH_PATH = {
     "get": {
         "operationId": "health",
@@ -50,24 +83,12 @@ HEALTH_PATH = {
         "tags": ["health"],
         "security": [],
         "responses": {
-            "200": {
-                "description": "Every part is up.",
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "properties": {
-                                "status": {"type": "string", "enum": ["OK"]},
-                                "timestamp": {"type": "string", "format": "date-time"},
-                                "services": {"type": "object", "additionalProperties": {"type": "object"}},
-                                "dependencies": {"type": "object", "additionalProperties": {"type": "object"}},
-                            },
-                            "required": ["status", "timestamp"],
-                        }
-                    }
-                },
+            "200": {"description": "Every part is up.", "content": _health_content("OK")},
+            "503": {
+                "description": "A part is down: `services` and `dependencies` name it.",
+                "content": _health_content("UNAVAILABLE"),
             },
-            "503": {"description": "A part is down: `status` is `UNAVAILABLE` and names it."},
+            **RATE_LIMITED,
         },
     }
 }
@@ -177,14 +198,14 @@ def merge(parts: dict[str, dict], missing: list[str]) -> dict:
         for path, item in part["paths"].items():
             route = resolve(path)
             if route is not None:  # a path no route reaches is internal to the service
-                paths[path] = _secured(item, route.token_required)
+                paths[path] = _as_served(item, route.token_required)
     document = {
         "openapi": "3.0.3",
         "info": {
             "title": "Accounts API",
             "version": "1.0.0",
             "description": "The public API, as the gateway serves it. Protected operations take "
-            "`Authorization: Bearer <access token>`.",
+            "`Authorization: Bearer <access token>`. Text fields refuse the NUL character (`\\u0000`).",
         },
         "paths": dict(sorted(paths.items())),
         "components": components,
@@ -194,16 +215,22 @@ def merge(parts: dict[str, dict], missing: list[str]) -> dict:
     return document
 
 
-def _secured(item: dict, token_required: bool) -> dict:
-    """A path item whose operations state the security the gateway enforces for their route."""
-    secured = {}
+def _as_served(item: dict, token_required: bool) -> dict:
+    """A path item whose operations state the security the gateway enforces and the answers it gives itself.
+
+    A service's own description of a status (its 503, its 401) is kept.
+    """
+    served = {}
     for key, operation in item.items():
         if key in HTTP_METHODS and isinstance(operation, dict):
-            operation = {**operation, "security": [{BEARER_SCHEME: []}] if token_required else []}
-            if token_required:
-                operation["responses"] = {**TOKEN_REFUSALS, **(operation.get("responses") or {})}
-        secured[key] = operation
-    return secured
+            edge = {**(TOKEN_REFUSALS if token_required else {}), **RATE_LIMITED, **UPSTREAM_FAILURES}
+            operation = {
+                **operation,
+                "security": [{BEARER_SCHEME: []}] if token_required else [],
+                "responses": {**edge, **(operation.get("responses") or {})},
+            }
+        served[key] = operation
+    return served
 
 
 def _without_conflicts(upstream: str, part: dict, merged: dict[str, dict]) -> dict:

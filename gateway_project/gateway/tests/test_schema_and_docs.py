@@ -21,6 +21,8 @@ USERS_DOCUMENT = {
         "/api/register": {"post": {"operationId": "register", "security": [{"internal": []}], "responses": {
             "201": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/User"}}}},
             "400": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            "503": {"description": "auth failed", "content": {"application/json": {"schema": {
+                "$ref": "#/components/schemas/Error"}}}},
         }}},
         "/api/profile": {
             "get": {"operationId": "profile_get", "responses": {"200": {"content": {"application/json": {
@@ -123,6 +125,24 @@ def test_operations_state_the_security_the_gateway_enforces(client, services):
     for path, method in [("/api/register", "post"), ("/api/login", "post"), ("/api/health", "get")]:
         assert paths[path][method]["security"] == [], (path, method)
     assert paths["/api/profile"]["parameters"] == []
+
+
+def test_operations_state_what_the_gateway_answers_itself(client, services):
+    paths = client.get("/api/schema/").json()["paths"]
+    operations = [(path, method, operation) for path, item in paths.items() for method, operation in item.items()
+                  if method != "parameters"]
+
+    for path, method, operation in operations:
+        too_many = operation["responses"]["429"]
+        assert too_many["headers"]["Retry-After"]["schema"]["type"] == "integer", (path, method)
+        assert too_many["content"]["application/json"]["schema"]["required"] == ["error"], (path, method)
+        if path != "/api/health":  # forwarded: the service may fail it
+            assert {"502", "503", "504"} <= set(operation["responses"]), (path, method)
+    # A status the service describes itself keeps the service's description.
+    register_503 = USERS_DOCUMENT["paths"]["/api/register"]["post"]["responses"]["503"]
+    assert paths["/api/register"]["post"]["responses"]["503"] == register_503
+    health = paths["/api/health"]["get"]["responses"]
+    assert health["503"]["content"]["application/json"]["schema"]["properties"]["status"]["enum"] == ["UNAVAILABLE"]
 
 
 def test_components_are_merged_and_a_clash_is_renamed_with_its_references(client, services):
