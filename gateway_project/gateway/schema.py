@@ -4,8 +4,9 @@ Each service publishes the part of the API it serves (``GATEWAY_SCHEMA_SOURCES``
 asked with the gateway's internal credential). The gateway keeps the paths it
 routes (a service's internal paths stay out), merges the components (a name two
 services use for different things is prefixed with the service's name), marks
-each operation with the security the gateway enforces for its route, and adds
-its own ``/api/health``. The result is kept in memory for
+each operation with the security the gateway enforces for its route and the
+answers it gives itself (token refusals, rate limits, a failing service, edge
+reads' 304s), and adds its own ``/api/health``. The result is kept in memory for
 ``GATEWAY_SCHEMA_CACHE_SECONDS``; a document missing a service that did not
 answer is kept for a few seconds only.
 """
@@ -24,7 +25,7 @@ from common.internal_auth import INTERNAL_AUTH_HEADER, sign_internal
 from common.request_context import REQUEST_ID_HEADER, current_request_id
 
 from .proxy import ISSUER, pool
-from .routing import balancers, resolve
+from .routing import Route, balancers, resolve
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,17 @@ UPSTREAM_FAILURES = {
     "503": {"description": "The service cannot be reached: `Service unavailable`.", "content": _ERROR_CONTENT},
     "504": {"description": "The service did not answer in time: `Upstream timed out`.", "content": _ERROR_CONTENT},
 }
+
+# ... and on a GET of an edge route, where it keeps copies of users' answers (gateway.edge).
+_ETAG = {"description": "The answer's strong validator.", "required": True, "schema": {"type": "string"}}
+IF_NONE_MATCH = {
+    "name": "If-None-Match",
+    "in": "header",
+    "required": False,
+    "description": "ETags of answers the client holds: a 304 when one is the current answer.",
+    "schema": {"type": "string"},
+}
+NOT_MODIFIED = {"304": {"description": "The answer the client holds is current.", "headers": {"ETag": _ETAG}}}
 
 
 def _health_content(status: str) -> dict:
@@ -198,7 +210,7 @@ def merge(parts: dict[str, dict], missing: list[str]) -> dict:
         for path, item in part["paths"].items():
             route = resolve(path)
             if route is not None:  # a path no route reaches is internal to the service
-                paths[path] = _as_served(item, route.token_required)
+                paths[path] = _as_served(item, route)
     document = {
         "openapi": "3.0.3",
         "info": {
@@ -215,7 +227,7 @@ def merge(parts: dict[str, dict], missing: list[str]) -> dict:
     return document
 
 
-def _as_served(item: dict, token_required: bool) -> dict:
+def _as_served(item: dict, route: Route) -> dict:
     """A path item whose operations state the security the gateway enforces and the answers it gives itself.
 
     A service's own description of a status (its 503, its 401) is kept.
@@ -223,14 +235,28 @@ def _as_served(item: dict, token_required: bool) -> dict:
     served = {}
     for key, operation in item.items():
         if key in HTTP_METHODS and isinstance(operation, dict):
-            edge = {**(TOKEN_REFUSALS if token_required else {}), **RATE_LIMITED, **UPSTREAM_FAILURES}
+            edge = {**(TOKEN_REFUSALS if route.token_required else {}), **RATE_LIMITED, **UPSTREAM_FAILURES}
             operation = {
                 **operation,
-                "security": [{BEARER_SCHEME: []}] if token_required else [],
+                "security": [{BEARER_SCHEME: []}] if route.token_required else [],
                 "responses": {**edge, **(operation.get("responses") or {})},
             }
+            if key == "get" and route.edge and settings.GATEWAY_EDGE_READS:
+                operation = _edge_read(operation)
         served[key] = operation
     return served
+
+
+def _edge_read(operation: dict) -> dict:
+    """A GET the gateway may answer from a copy: its 200 has an ``ETag``, a matching ``If-None-Match`` gets a 304."""
+    responses = dict(operation["responses"])
+    if "200" in responses:
+        responses["200"] = {**responses["200"], "headers": {**responses["200"].get("headers", {}), "ETag": _ETAG}}
+    return {
+        **operation,
+        "parameters": [*operation.get("parameters", []), IF_NONE_MATCH],
+        "responses": {**responses, **NOT_MODIFIED},
+    }
 
 
 def _without_conflicts(upstream: str, part: dict, merged: dict[str, dict]) -> dict:

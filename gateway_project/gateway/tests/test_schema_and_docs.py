@@ -63,7 +63,7 @@ AUTH_DOCUMENT = {
 }
 ROUTES = {
     "/api/register": "users",
-    "/api/profile": {"upstream": "users", "auth": "token"},
+    "/api/profile": {"upstream": "users", "auth": "token", "edge": True},
     "/api/login": "auth",
     "/api/logout": {"upstream": "auth", "auth": "token"},
 }
@@ -141,8 +141,25 @@ def test_operations_state_what_the_gateway_answers_itself(client, services):
     # A status the service describes itself keeps the service's description.
     register_503 = USERS_DOCUMENT["paths"]["/api/register"]["post"]["responses"]["503"]
     assert paths["/api/register"]["post"]["responses"]["503"] == register_503
+    # GETs of an edge route may be answered from a copy (gateway.edge); other operations never are.
+    for path in ("/api/profile", "/api/profile/preferences"):
+        read = paths[path]["get"]
+        assert read["parameters"][-1]["name"] == "If-None-Match", path
+        assert read["responses"]["200"]["headers"]["ETag"]["required"] is True, path
+        assert read["responses"]["304"]["headers"]["ETag"]["required"] is True, path
+    assert "304" not in paths["/api/profile"]["put"]["responses"]
+    assert "parameters" not in paths["/api/login"]["post"]
     health = paths["/api/health"]["get"]["responses"]
     assert health["503"]["content"]["application/json"]["schema"]["properties"]["status"]["enum"] == ["UNAVAILABLE"]
+
+
+def test_with_edge_reads_off_no_operation_promises_a_304(client, services):
+    with override_settings(GATEWAY_EDGE_READS=False):
+        paths = client.get("/api/schema/").json()["paths"]
+
+    assert not [path for path, item in paths.items() for operation in item.values()
+                if isinstance(operation, dict) and "304" in operation.get("responses", {})]
+    assert "headers" not in paths["/api/profile"]["get"]["responses"]["200"]
 
 
 def test_components_are_merged_and_a_clash_is_renamed_with_its_references(client, services):
