@@ -28,7 +28,8 @@ class UtcTimestampField(serializers.DateTimeField):
 
 # Long enough for any passphrase, short enough that nobody makes the server hash megabytes.
 PASSWORD_MAX_LENGTH = 4096
-# MinimumLengthValidator's in AUTH_PASSWORD_VALIDATORS (common.settings_base).
+# MinimumLengthValidator's default, as AUTH_PASSWORD_VALIDATORS (common.settings_base) uses it;
+# the auth service's schema tests hold the two together.
 PASSWORD_MIN_LENGTH = 8
 
 # A password being chosen, as far as JSON Schema can state AUTH_PASSWORD_VALIDATORS:
