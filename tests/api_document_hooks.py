@@ -1,6 +1,6 @@
 """Schemathesis hooks for ``test_api_document.py``: what the generator cannot know, supplied by the run.
 
-Loaded by ``schemathesis run`` (``SCHEMATHESIS_HOOKS``), in its process. Three things:
+Loaded by ``schemathesis run`` (``SCHEMATHESIS_HOOKS``), in its process. Four things:
 
 - a valid access token on protected operations, a fresh one per case: logout and
   a password change revoke tokens, so one token would not last the run;
@@ -8,6 +8,8 @@ Loaded by ``schemathesis run`` (``SCHEMATHESIS_HOOKS``), in its process. Three t
   session's refresh token and current password, the login account's password.
   Without them every such case would end in a 401 and no success answer would
   be checked against the document;
+- each email once: the coverage phase sends the same address many times, and a
+  second registration with it would be a refusal, not a new account;
 - the refusals of a well-formed request that depend on what the server holds (an
   email already taken, a common password): JSON Schema cannot state them, so the
   document says them in words, and the legacy contract answers them 400 where
@@ -56,13 +58,15 @@ class Session:
         return answer["token"]
 
     def complete(self, case) -> None:
-        """Put the session's secrets into a well-formed ``case`` where a credential check would stop it."""
+        """Put the session's secrets into a well-formed ``case`` where a credential check would stop it.
+
+        An email a case already gave an account is swapped for a new one.
+        """
         body = case.body
         if not case.meta.generation.mode.is_positive or not isinstance(body, dict):
             return
         operation = operation_id(case)
         if operation in ("user_register", "user_profile_update") and isinstance(body.get("email"), str):
-            # Each address once: a second registration with it is a refusal, not a new account.
             if body["email"].lower() in self.emails:
                 body["email"] = unique_email("document")
             self.emails.add(body["email"].lower())
