@@ -224,8 +224,20 @@ EVENTS_STATE_TYPES = [
     "user.reactivated",
     "user.deleted",
 ]
+# Types not sent after their commit but by the relay's next run, many to a
+# message: the sign-in facts of the activity read model, one per login, which no
+# one waits for. Consumed in batches, a login costs the users worker one event
+# in a transaction, not a message and a transaction of its own; the auth
+# service's request skips the send.
+EVENTS_BATCHED_TYPES = [
+    "auth.login.success",
+    "auth.login.failed",
+    "auth.logout",
+    "auth.password.changed",
+]
 # Seconds between two runs of the relay (beat), which sends what is still
-# unsent (the broker was down at commit time) once it is that old.
+# unsent (the broker was down at commit time) once it is that old, and the
+# batched types at once.
 EVENTS_RELAY_INTERVAL = env.float("EVENTS_RELAY_INTERVAL", default=2.0)
 # Events per message when the relay sends a backlog.
 EVENTS_BATCH_SIZE = env.int("EVENTS_BATCH_SIZE", default=100)

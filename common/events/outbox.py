@@ -13,7 +13,7 @@ import redis
 from celery import current_app
 from django.conf import settings
 from django.db import router, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from common.events.envelope import envelope_build
@@ -41,8 +41,10 @@ def event_publish(*, type: str, aggregate_id: int | str, version: int, payload: 
 
     The row commits or rolls back with that change. After the commit it is sent
     to every subscriber at once; if that fails (the broker is unreachable) the
-    relay sends it later. Raises ``RuntimeError`` outside a transaction on the
-    outbox's database, and ``ValueError`` for a type no one declared.
+    relay sends it later. A type of ``EVENTS_BATCHED_TYPES`` is left to the
+    relay, which sends such events in batches at its next run. Raises
+    ``RuntimeError`` outside a transaction on the outbox's database, and
+    ``ValueError`` for a type no one declared.
     """
     using = outbox_database()
     if not transaction.get_connection(using).in_atomic_block:
@@ -56,7 +58,8 @@ def event_publish(*, type: str, aggregate_id: int | str, version: int, payload: 
         request_id=current_request_id() or "",
         payload=payload,
     )
-    transaction.on_commit(functools.partial(_send_committed, event), using=using)
+    if type not in settings.EVENTS_BATCHED_TYPES:
+        transaction.on_commit(functools.partial(_send_committed, event), using=using)
     return event
 
 
@@ -143,16 +146,22 @@ def outbox_relay(*, older_than: timedelta, batch_size: int = 1000, time_budget: 
     """Send every outbox event still unsent after ``older_than``, oldest first; how many were sent.
 
     Younger events are left to the send after their commit, so the two rarely
-    send the same event. On PostgreSQL concurrent relays skip each other's rows
+    send the same event; those of ``EVENTS_BATCHED_TYPES`` have no such send and
+    go at once, up to the ones committed when this run began (under a steady
+    stream of them, a run ends rather than sending small batches for its whole
+    budget). On PostgreSQL concurrent relays skip each other's rows
     (``SKIP LOCKED``). Stops at the first broker failure (the next run tries
     again) or once ``time_budget`` seconds are spent.
     """
     using = outbox_database()
     deadline = time.monotonic() + time_budget
+    started = timezone.now()
     sent = 0
     while time.monotonic() < deadline:
-        cutoff = timezone.now() - older_than
-        unsent = OutboxEvent.objects.using(using).filter(sent_at__isnull=True, occurred_at__lte=cutoff)
+        due = Q(occurred_at__lte=timezone.now() - older_than)
+        if settings.EVENTS_BATCHED_TYPES:
+            due |= Q(type__in=settings.EVENTS_BATCHED_TYPES, occurred_at__lte=started)
+        unsent = OutboxEvent.objects.using(using).filter(due, sent_at__isnull=True)
         if not unsent.exists():
             break  # the usual case, answered without taking any lock
         with transaction.atomic(using=using):

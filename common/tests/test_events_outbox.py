@@ -198,3 +198,36 @@ def test_an_event_for_a_consumer_that_is_behind_is_left_to_the_relay_which_batch
     assert outbox_relay(older_than=timedelta(seconds=2)) == 2
     [(_, [envelopes])] = broker.messages(queue)
     assert [envelope["version"] for envelope in envelopes] == [1, 2]  # one message for the backlog
+
+
+def test_a_batched_type_is_not_sent_after_its_commit_but_by_the_relays_next_run_in_one_message(
+    broker, subscribed, settings, django_capture_on_commit_callbacks
+):
+    queue = subscribed("test.fact")
+    settings.EVENTS_BATCHED_TYPES = ["test.fact"]
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        for version in (1, 2, 3):
+            with transaction.atomic():
+                publish(version=version)
+    assert callbacks == [] and broker.messages(queue) == []
+
+    assert outbox_relay(older_than=timedelta(seconds=60)) == 3  # at once, however young
+
+    [(_, [envelopes])] = broker.messages(queue)
+    assert [envelope["version"] for envelope in envelopes] == [1, 2, 3]
+    assert not OutboxEvent.objects.filter(sent_at__isnull=True).exists()
+
+
+def test_the_relay_leaves_batched_events_committed_after_it_began_to_its_next_run(subscribed, broker, settings):
+    queue = subscribed("test.fact")
+    settings.EVENTS_BATCHED_TYPES = ["test.fact"]
+    with transaction.atomic():
+        publish(version=1)
+        later = publish(version=2)
+    OutboxEvent.objects.filter(pk=later.pk).update(occurred_at=timezone.now() + timedelta(seconds=1))
+
+    assert outbox_relay(older_than=timedelta(seconds=60)) == 1
+
+    [(_, [[envelope]])] = broker.messages(queue)
+    assert envelope["version"] == 1
+    assert list(OutboxEvent.objects.filter(sent_at__isnull=True)) == [later]
