@@ -50,3 +50,20 @@ def select_by_key_for_update(model, using: str, key, names: list[str]) -> tuple 
             [key],
         )
         return cursor.fetchone()
+
+
+def insert_row(model, using: str, values: dict, *, unless_conflict_on: str | None = None) -> int:
+    """``INSERT`` one row of ``model`` with ``values``; the rows inserted.
+
+    With ``unless_conflict_on`` (a field name), a row whose value there is taken
+    already is skipped (``ON CONFLICT … DO NOTHING``): 0.
+    """
+    table, columns = quoted_table(model, using)
+    conflict = f" ON CONFLICT ({columns[unless_conflict_on]}) DO NOTHING" if unless_conflict_on else ""
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(columns[name] for name in values)}) "
+            f"VALUES ({', '.join(['%s'] * len(values))}){conflict}",
+            db_values(model, using, values),
+        )
+        return cursor.rowcount

@@ -23,7 +23,7 @@ from common.events.envelope import Event, MalformedEnvelope, event_from_envelope
 from common.events.outbox import consumer_task_name
 from common.models import AggregateVersion, InboxEvent, ParkedMessage
 from common.request_context import request_id_var
-from common.sql import db_values, quoted_table
+from common.sql import db_values, insert_row, quoted_table
 from common.revocation import RevocationUnavailable
 
 logger = logging.getLogger(__name__)
@@ -254,8 +254,6 @@ def _version_advance(event: Event, using: str) -> bool:
 
 def _inbox_record(event: Event, using: str) -> bool:
     """Insert the event's inbox row; ``False`` when it is there already (a duplicate)."""
-    connection = connections[using]
-    table, fields = quoted_table(InboxEvent, using)
     values = {
         "id": event.id,
         "type": event.type,
@@ -265,15 +263,7 @@ def _inbox_record(event: Event, using: str) -> bool:
         "outcome": InboxEvent.Outcome.APPLIED.value,
         "applied_at": timezone.now(),
     }
-    params = db_values(InboxEvent, using, values)
-    columns = ", ".join(fields[name] for name in values)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(values))}) "
-            f"ON CONFLICT ({fields['id']}) DO NOTHING",
-            params,
-        )
-        return cursor.rowcount == 1
+    return insert_row(InboxEvent, using, values, unless_conflict_on="id") == 1
 
 
 def _park(items: list[tuple[object, Exception]], *, attempts: int) -> None:

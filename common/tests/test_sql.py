@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import User
 
-from common.sql import select_by_key_for_update, update_by_key
+from common.sql import insert_row, select_by_key_for_update, update_by_key
 
 pytestmark = pytest.mark.django_db
 
@@ -25,3 +25,14 @@ def test_a_row_is_read_and_updated_by_its_key_with_values_as_the_database_takes_
 def test_a_missing_row_reads_as_none_and_updates_nothing():
     assert select_by_key_for_update(User, "default", 404, ["is_active"]) is None
     assert update_by_key(User, "default", 404, {"is_active": False}) == 0
+
+
+def test_a_row_is_inserted_once_and_a_conflict_skipped_when_asked():
+    joined = User(username="x").date_joined
+    values = {"username": "ana", "password": "!", "is_active": True, "is_staff": False, "is_superuser": False,
+              "first_name": "", "last_name": "", "email": "", "date_joined": joined}
+
+    assert insert_row(User, "default", values) == 1
+    assert insert_row(User, "default", values, unless_conflict_on="username") == 0
+
+    assert User.objects.get(username="ana").date_joined == joined

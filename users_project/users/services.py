@@ -58,7 +58,7 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, connections, router, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import F
 from django.utils import timezone
 
 from common import edge
@@ -67,7 +67,7 @@ from common.errors import ApiError, LegacyValidationError, legacy_field_error
 from common.events.envelope import Event
 from common.events.outbox import event_publish
 from common.serializers import iso_utc
-from common.sql import quoted_table, select_by_key_for_update
+from common.sql import db_values, insert_row, quoted_table, select_by_key_for_update
 from common.service_client import ServiceClient, ServiceOutcomeUnknown, ServiceUnavailable, ServiceUnreachable
 from legacy_import.models import LegacyRowState
 from users.models import AccountActivity, AccountActivityEntry, Preferences, Profile
@@ -328,35 +328,59 @@ def user_activity_record(*, event: Event) -> None:
     so each event counts once. Counts add up and timestamps keep the latest,
     whatever order events arrive in: one ``UPDATE`` does both (and holds the row
     until the transaction ends), the row made first for a user's first event.
-    An event about a user deleted here meanwhile changes nothing.
+    An event about a user deleted here meanwhile changes nothing. In SQL
+    (``common.sql``), not the ORM: every login brings one of these.
     """
     user_id = int(event.payload["user_id"])
     kind = ACTIVITY_KINDS[event.type]
-    at = event.occurred_at
-    counter, latest = ACTIVITY_FIELDS[kind]
-    changes = {
-        latest: Case(When(Q((f"{latest}__isnull", True)) | Q((f"{latest}__lt", at)), then=Value(at)), default=F(latest)),
-        "updated_at": timezone.now(),
-    }
-    if counter:
-        changes[counter] = F(counter) + 1
-    activity = AccountActivity.objects.filter(pk=user_id)
-    if not activity.update(**changes):
+    using = router.db_for_write(AccountActivity)
+    if not _activity_summary_update(user_id=user_id, kind=kind, at=event.occurred_at, using=using):
         if not Profile.objects.filter(pk=user_id).exists():
             logger.info("activity of an unknown user ignored", extra={"user_id": user_id, "event_type": event.type})
             return
         AccountActivity.objects.bulk_create([AccountActivity(profile_id=user_id)], ignore_conflicts=True)
-        activity.update(**changes)
-    AccountActivityEntry.objects.create(
-        profile_id=user_id,
-        event_id=event.id,
-        kind=kind,
-        reason=str(event.payload.get("reason") or "")[:32],
-        occurred_at=at,
-        request_id=event.request_id or "",
-    )
-    older = AccountActivityEntry.objects.filter(profile_id=user_id).order_by("-occurred_at", "-pk")
-    AccountActivityEntry.objects.filter(pk__in=older.values("pk")[ACTIVITY_RECENT_LIMIT:]).delete()
+        _activity_summary_update(user_id=user_id, kind=kind, at=event.occurred_at, using=using)
+    entry = {
+        "profile": user_id,
+        "event_id": event.id,
+        "kind": kind.value,
+        "reason": str(event.payload.get("reason") or "")[:32],
+        "occurred_at": event.occurred_at,
+        "request_id": event.request_id or "",
+    }
+    insert_row(AccountActivityEntry, using, entry)
+    _activity_entries_prune(user_id=user_id, using=using)
+
+
+def _activity_summary_update(*, user_id: int, kind: str, at, using: str) -> bool:
+    """Count the event in the user's summary and move its time forward; ``False`` without a summary row."""
+    counter, latest = ACTIVITY_FIELDS[kind]
+    table, columns = quoted_table(AccountActivity, using)
+    at_value, now_value = db_values(AccountActivity, using, {latest: at, "updated_at": timezone.now()})
+    column = columns[latest]
+    assignments = f"{column} = CASE WHEN {column} IS NULL OR {column} < %s THEN %s ELSE {column} END"
+    assignments += f", {columns['updated_at']} = %s"
+    if counter:
+        assignments += f", {columns[counter]} = {columns[counter]} + 1"
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {assignments} WHERE {columns['profile']} = %s",
+            [at_value, at_value, now_value, user_id],
+        )
+        return cursor.rowcount > 0
+
+
+def _activity_entries_prune(*, user_id: int, using: str) -> None:
+    """Keep the user's ``ACTIVITY_RECENT_LIMIT`` most recent entries (by time, then id); delete the rest."""
+    table, columns = quoted_table(AccountActivityEntry, using)
+    profile, occurred_at, pk = columns["profile"], columns["occurred_at"], columns["id"]
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {table} WHERE {profile} = %s AND ({occurred_at}, {pk}) < ("
+            f"SELECT {occurred_at}, {pk} FROM {table} WHERE {profile} = %s "
+            f"ORDER BY {occurred_at} DESC, {pk} DESC LIMIT 1 OFFSET %s)",
+            [user_id, user_id, ACTIVITY_RECENT_LIMIT - 1],
+        )
 
 
 # What the gateway may serve from a copy: every change to a user's own GETs goes through here

@@ -100,6 +100,16 @@ def test_only_the_most_recent_entries_are_kept(make_profile):
     assert user_activity_get(user_id=user_id).failed_login_count == ACTIVITY_RECENT_LIMIT + 5
 
 
+def test_among_entries_of_the_same_time_the_latest_recorded_are_kept(make_profile):
+    user_id = make_profile().pk
+    consume(*(auth_event("auth.login.success", user_id, version=n + 1) for n in range(ACTIVITY_RECENT_LIMIT + 3)))
+    consume(auth_event("auth.logout", user_id, version=ACTIVITY_RECENT_LIMIT + 4))
+
+    recent = AccountActivityEntry.objects.filter(profile_id=user_id).order_by("pk")
+    assert recent.count() == ACTIVITY_RECENT_LIMIT
+    assert recent.last().kind == "logout"  # the newest, at the same time as the others
+
+
 def test_a_sign_in_of_a_user_with_activity_costs_three_statements(make_profile, django_assert_num_queries):
     """Every login's event passes here: the summary in one UPDATE, the entry, the pruning."""
     user_id = make_profile().pk
