@@ -27,8 +27,8 @@ from django.conf import settings
 from django.contrib.auth.hashers import check_password, get_hasher, make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, router, transaction
-from django.db.models import F, Max
+from django.db import IntegrityError, connections, router, transaction
+from django.db.models import Max
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.settings import api_settings
@@ -40,7 +40,7 @@ from common.events.envelope import Event
 from common.events.outbox import event_publish
 from common.internal_auth import EndUser
 from common.revocation import RevocationUnavailable, client_for, revoke_family, revoke_token, set_minimum_version
-from common.sql import select_by_key_for_update, update_by_key
+from common.sql import insert_row, quoted_table, select_by_key_for_update, update_by_key
 from credentials.metrics import LOGIN_FAILURES, LOGIN_SUCCESSES
 from credentials.models import Credential, RefreshTokenRecord
 from legacy_import.models import LegacyRowState
@@ -99,7 +99,7 @@ def token_pair_issue(*, credential: Credential, family: str) -> TokenPair:
     The refresh token is recorded so it can be used once and revoked with its family.
     """
     tokens, record = token_pair_sign(credential=credential, family=family)
-    record.save(force_insert=True)
+    _refresh_record_insert(record)
     return tokens
 
 
@@ -124,6 +124,19 @@ def token_pair_sign(*, credential: Credential, family: str) -> tuple[TokenPair, 
         expires_at=datetime_from_epoch(refresh["exp"]),
     )
     return TokenPair(access=str(access), refresh=str(refresh), refresh_jti=refresh["jti"]), record
+
+
+def _refresh_record_insert(record: RefreshTokenRecord) -> None:
+    """Save a new refresh token's record: one ``INSERT`` in SQL (``common.sql``), every login makes one."""
+    values = {
+        "jti": record.jti,
+        "credential": record.credential_id,
+        "family": record.family,
+        "issued_at": record.issued_at,
+        "expires_at": record.expires_at,
+        "replaced_by": record.replaced_by,
+    }
+    insert_row(RefreshTokenRecord, router.db_for_write(RefreshTokenRecord), values)
 
 
 def _new_family() -> str:
@@ -236,17 +249,18 @@ def credential_login(*, email: str, password: str) -> LoginResult:
     # The slow parts (hashing, signing) are done outside the transaction: on
     # SQLite it holds the file's write lock, on PostgreSQL the credential's row.
     tokens, refresh_record = token_pair_sign(credential=credential, family=_new_family())
-    changed = ["failed_login_count", "locked_until", "last_login_at", "updated_at"]
+    changes = {"failed_login_count": 0, "locked_until": None, "last_login_at": now, "updated_at": now}
     if rehashed:
-        credential.password = rehashed[0]
-        changed.append("password")
+        changes["password"] = rehashed[0]
     with _atomic():
-        credential.failed_login_count = 0
-        credential.locked_until = None
-        credential.last_login_at = now
-        credential.save(update_fields=changed)
-        refresh_record.save(force_insert=True)
+        # In SQL (common.sql), as every statement of the login's transaction: the ORM built them slower than
+        # the database ran them.
+        if not update_by_key(Credential, router.db_for_write(Credential), credential.pk, changes):
+            raise ApiError(INVALID_CREDENTIALS, status=401)  # deleted since it was read
+        _refresh_record_insert(refresh_record)
         _credential_event_publish(credential.user_id, "auth.login.success")
+    for name, value in changes.items():
+        setattr(credential, name, value)
     LOGIN_SUCCESSES.inc()
     logger.info("login succeeded", extra={"event": "auth.login.success", "user_id": credential.user_id})
     return LoginResult(credential=credential, tokens=tokens)
@@ -416,11 +430,18 @@ def credential_change_password(*, user_id: int, current_password: str, new_passw
 def _credential_event_publish(user_id: int, event_type: str, **payload) -> None:
     """Write ``event_type`` about ``user_id`` to the outbox, numbered by the credential's event counter.
 
-    Inside ``_atomic()``: the counter's row lock orders the events of one user.
+    Inside ``_atomic()``: the counter's row lock orders the events of one user. One
+    ``UPDATE … RETURNING`` (SQLite 3.35+, PostgreSQL) bumps and reads the counter.
     """
-    Credential.objects.filter(pk=user_id).update(event_version=F("event_version") + 1)
-    version = Credential.objects.filter(pk=user_id).values_list("event_version", flat=True).get()
-    event_publish(type=event_type, aggregate_id=user_id, version=version, payload={"user_id": user_id, **payload})
+    using = router.db_for_write(Credential)
+    table, columns = quoted_table(Credential, using)
+    counter, key = columns["event_version"], columns["user_id"]
+    with connections[using].cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET {counter} = {counter} + 1 WHERE {key} = %s RETURNING {counter}", [user_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise Credential.DoesNotExist(f"no credential {user_id}")
+    event_publish(type=event_type, aggregate_id=user_id, version=row[0], payload={"user_id": user_id, **payload})
 
 
 def credential_apply_user_event(*, event: Event) -> None:

@@ -6,7 +6,8 @@ from django.contrib.auth.hashers import check_password
 from django.utils import timezone
 
 from common.errors import ApiError
-from credentials.models import Credential
+from common.models import OutboxEvent
+from credentials.models import Credential, RefreshTokenRecord
 from credentials.services import credential_login
 from credentials.tests.hashers import FastArgon2PasswordHasher
 from credentials.tests.data import LONG_PASSWORD, PASSWORD, legacy_hash
@@ -158,3 +159,17 @@ def test_logins_are_logged_by_user_id_without_the_password(make_credential, capl
     assert PASSWORD not in logged
     assert "wrong password!" not in logged
     assert Credential.objects.get().password not in logged
+
+
+def test_a_credential_deleted_while_its_password_was_checked_is_refused_and_nothing_is_written(
+    make_credential, monkeypatch
+):
+    credential = make_credential()
+    read_before = Credential.objects.get(pk=credential.pk)
+    Credential.objects.filter(pk=credential.pk).delete()
+    monkeypatch.setattr("credentials.services.credential_get_by_email", lambda email: read_before)
+
+    assert refused(credential.email, PASSWORD).status == 401
+
+    assert not RefreshTokenRecord.objects.exists()
+    assert not OutboxEvent.objects.exists()
