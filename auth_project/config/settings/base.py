@@ -1,5 +1,7 @@
 """Settings of the auth service: credentials, login, tokens, revocation."""
 
+import os
+
 from common.env import env, service_databases, state_dir
 from common.log import logging_config
 from common.settings_base import *  # noqa: F403
@@ -58,6 +60,12 @@ PASSWORD_HASHERS = [
     "credentials.hashers.ServiceArgon2PasswordHasher",
     "credentials.hashers.LegacyBcryptPasswordHasher",
 ]
+# Hashes at once per process (credentials/hashers.py): its share of the cores, as
+# gunicorn runs GUNICORN_WORKERS processes (common/gunicorn_conf.py).
+PASSWORD_HASH_THREADS = env.int(
+    "PASSWORD_HASH_THREADS",
+    default=max(1, (os.cpu_count() or 1) // env.int("GUNICORN_WORKERS", default=min(2, os.cpu_count() or 1))),
+)
 # Consecutive wrong passwords that lock an account, and for how long (seconds).
 LOGIN_LOCKOUT_THRESHOLD = env.int("LOGIN_LOCKOUT_THRESHOLD", default=5)
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)

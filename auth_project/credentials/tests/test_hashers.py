@@ -1,10 +1,13 @@
 """The hashers for real: bcrypt as the monolith's bcryptjs stored it, Argon2 with the production parameters."""
 
+import threading
+
 import pytest
-from django.contrib.auth.hashers import check_password, get_hasher, identify_hasher, make_password
+from django.contrib.auth.hashers import Argon2PasswordHasher, check_password, get_hasher, identify_hasher, make_password
 from django.test import override_settings
 
 from config.settings.base import PASSWORD_HASHERS as PRODUCTION_HASHERS
+from credentials import hashers
 from credentials.tests.data import LONG_PASSWORD, legacy_hash
 
 
@@ -52,3 +55,33 @@ def test_argon2_hashes_with_other_parameters_are_due_for_a_rehash():
     with override_settings(PASSWORD_HASHERS=PRODUCTION_HASHERS):
         assert get_hasher().must_update(cheap)
         assert check_password("hunter2hunter2", cheap)
+
+
+@pytest.fixture
+def two_hashing_threads(settings):
+    settings.PASSWORD_HASH_THREADS = 2
+    hashers._hashing_threads.cache_clear()
+    yield
+    hashers._hashing_threads.cache_clear()
+
+
+def test_hashes_run_on_at_most_password_hash_threads_of_the_process_whoever_asks(two_hashing_threads, monkeypatch):
+    ran_on = []
+    verify = Argon2PasswordHasher.verify
+
+    def recording_verify(self, password, encoded):
+        ran_on.append(threading.current_thread().name)
+        return verify(self, password, encoded)
+
+    monkeypatch.setattr(Argon2PasswordHasher, "verify", recording_verify)
+    encoded = make_password("hunter2hunter2")
+    askers = [threading.Thread(target=check_password, args=("hunter2hunter2", encoded)) for _ in range(8)]
+    for asker in askers:
+        asker.start()
+    for asker in askers:
+        asker.join()
+    assert check_password("hunter2hunter2", legacy_hash("hunter2hunter2"))  # bcrypt's verify calls its encode
+
+    assert len(ran_on) == 8
+    assert all(name.startswith("password-hash") for name in ran_on)
+    assert len(set(ran_on)) <= 2
