@@ -17,8 +17,8 @@ process per core, with nothing else of ours running: Argon2 verify, and bcrypt
 verify plus an Argon2 hash. They are measured right before and right after each
 wrk run, with the system up and idle, and averaged, so the ratio compares
 figures taken on the same machine at the same time (the machine may be busy
-with other work: the load average is printed). Target (issue 3): logins at
-least 0.9x the raw rate.
+with other work: the load average is printed). Targets (issue 11): a new
+user's logins at least 0.8x the raw rate, a migrated user's first logins 0.9x.
 
 Beside the rates, the CPU one login cost each process of the system (auth,
 gateway, the users service's worker consuming the login event, ...) against the
@@ -274,13 +274,13 @@ def main() -> None:
         f"POST /api/login through the gateway, {mode_label(options)}, {options.connections} connections, "
         f"{options.duration} s, {os.cpu_count()} cores"
     )
-    for label, figures in (
-        ("new user (Argon2 verify)", new),
-        ("migrated user, first login (bcrypt verify + Argon2 rehash)", migrated),
+    for label, figures, target in (
+        ("new user (Argon2 verify)", new, 0.8),
+        ("migrated user, first login (bcrypt verify + Argon2 rehash)", migrated, 0.9),
     ):
         print(
             f"  {label}: {figures['rate']:.1f} logins/s, raw hasher {figures['raw']:.1f}/s, "
-            f"ratio {figures['rate'] / figures['raw']:.2f} (target >= 0.9), non-2xx {figures['errors']}, "
+            f"ratio {figures['rate'] / figures['raw']:.2f} (target >= {target}), non-2xx {figures['errors']}, "
             f"timeouts {figures['timeouts']}, load {figures['load']:.1f}"
         )
         total = sum(figures["cpu"].values())
