@@ -2,7 +2,8 @@
 
 For a backlog of events, Django spent longer building a one-row statement than
 the database spent running it; the consumer's and its handlers' statements per
-event are therefore written here, from the model's table and column names.
+event are therefore written here, from the model's table and column names, and
+so are a login's (each login writes an outbox row and brings an activity event).
 """
 
 from __future__ import annotations

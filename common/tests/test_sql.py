@@ -29,8 +29,17 @@ def test_a_missing_row_reads_as_none_and_updates_nothing():
 
 def test_a_row_is_inserted_once_and_a_conflict_skipped_when_asked():
     joined = User(username="x").date_joined
-    values = {"username": "ana", "password": "!", "is_active": True, "is_staff": False, "is_superuser": False,
-              "first_name": "", "last_name": "", "email": "", "date_joined": joined}
+    values = {
+        "username": "ana",
+        "password": "!",
+        "is_active": True,
+        "is_staff": False,
+        "is_superuser": False,
+        "first_name": "",
+        "last_name": "",
+        "email": "",
+        "date_joined": joined,
+    }
 
     assert insert_row(User, "default", values) == 1
     assert insert_row(User, "default", values, unless_conflict_on="username") == 0
