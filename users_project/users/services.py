@@ -71,6 +71,7 @@ from common.sql import db_values, insert_row, quoted_table, select_by_key_for_up
 from common.service_client import ServiceClient, ServiceOutcomeUnknown, ServiceUnavailable, ServiceUnreachable
 from legacy_import.models import LegacyRowState
 from users.models import AccountActivity, AccountActivityEntry, Preferences, Profile
+from users.selectors import user_profile_get
 
 logger = logging.getLogger(__name__)
 
@@ -203,13 +204,19 @@ def user_profile_update(*, user_id: int, name: str | None | _Unset = UNSET, emai
 
     When a value actually changes, the profile is saved and ``user.profile.updated``
     written to the outbox in the same transaction: the auth service's login email and
-    name follow. Values that are already there change nothing, not even ``updated_at``.
+    name follow. Values that are already there change nothing, not even ``updated_at``,
+    and take no lock: such a request is answered like a read.
     """
     canonical = UNSET
     if email is not UNSET:
         canonical = canonical_email(email)
         if canonical is None:
             raise LegacyValidationError([legacy_field_error("email", "Invalid value", email)])
+    current = user_profile_get(user_id=user_id)
+    if current is None:
+        raise ApiError("User not found", status=404)
+    if (name is UNSET or name == current.name) and (email is UNSET or email == current.email):
+        return current
     try:
         with transaction.atomic(using=router.db_for_write(Profile)):
             profile = Profile.objects.visible().select_for_update().filter(pk=user_id).first()
