@@ -1,6 +1,7 @@
 # The two commands of the quick start, and what they stand on.
 #   make run   - create .venv, install, migrate, start the whole system (gateway on :8000)
 #   make test  - create .venv if needed, run every test suite
+#   make lock  - rewrite the locks (requirements/*.txt) from requirements/*.in
 
 PYTHON ?= python3
 VENV := .venv
@@ -14,7 +15,7 @@ SUITES := common gateway_project users_project auth_project tests
 -include .env
 export $(shell sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' .env 2>/dev/null)
 
-.PHONY: run test install migrate clean
+.PHONY: run test install migrate lock clean
 
 run: $(STAMP)
 	$(PY) manage_all.py up
@@ -27,12 +28,23 @@ install: $(STAMP)
 migrate: $(STAMP)
 	$(PY) manage_all.py migrate
 
-$(STAMP): requirements/base.txt requirements/local.txt pyproject.toml
+# Every package from the lock, each checked against its hashes (pip and setuptools
+# included); then the shared `common` package, built with the locked setuptools.
+$(STAMP): requirements/local.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements/local.txt
-	$(PY) -m pip install --quiet --no-deps --config-settings editable_mode=compat -e .
+	$(PY) -m pip install --quiet --require-hashes -r requirements/local.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation --config-settings editable_mode=compat -e .
 	touch $(STAMP)
+
+# The locks pin every package, direct or pulled in, with its hashes, for any Python
+# from 3.11 and any platform (markers); production's first, and the local one keeps
+# the versions they share. Pass uv options with UV_ARGS, e.g. UV_ARGS="--upgrade".
+LOCK := $(VENV)/bin/uv pip compile --universal --python-version 3.11 --generate-hashes --quiet \
+	--custom-compile-command "make lock" $(UV_ARGS)
+
+lock: $(STAMP)
+	$(LOCK) requirements/production.in -o requirements/production.txt
+	$(LOCK) requirements/local.in -c requirements/production.txt -o requirements/local.txt
 
 clean:
 	rm -rf $(VENV) var
