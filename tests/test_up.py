@@ -1,18 +1,31 @@
-"""``manage_all.py up`` as a person runs it: it says when it is ready, and Ctrl-C leaves nothing behind."""
+"""``manage_all.py up`` as a person runs it: readable and quiet on a terminal, JSON lines into a pipe,
+it says when it is ready and where things are, and Ctrl-C leaves nothing behind."""
 
 import contextlib
+import math
 import os
+import pty
+import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
+from accounts import register
 from conftest import system_environment_with_databases
 from http_client import request, wait_for_status
 from manage_all import REPO_ROOT
+
+# How long an idle system is watched (ten relay runs per service), and how many lines
+# a minute it may print meanwhile.
+IDLE_WINDOW = 20.0
+IDLE_LINES_PER_MINUTE = 2
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+READABLE_LINE = re.compile(r"^\d\d:\d\d:\d\d\.\d{3} (\S+) +")
 
 
 def descendants(pid: int) -> set[int]:
@@ -56,35 +69,94 @@ def celery_log_levels(pids) -> set[str]:
     return levels
 
 
-class Up:
-    """``manage_all.py up`` in its own process group, as a terminal would run it."""
+def terminal_lines(fd: int):
+    """The lines written to the pseudo-terminal whose controlling side is ``fd``, until its last writer exits."""
+    pending = b""
+    try:
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # EIO: nothing holds the terminal side any more
+                break
+            if not chunk:
+                break
+            pending += chunk
+            *complete, pending = pending.split(b"\n")
+            yield from (line.rstrip(b"\r").decode(errors="replace") for line in complete)
+    finally:
+        os.close(fd)
 
-    def __init__(self, env):
+
+class Up:
+    """``manage_all.py up`` in its own process group, its output on a pseudo-terminal or into a pipe."""
+
+    def __init__(self, env, terminal: bool = False):
         self.env = env
         self.gateway = f"http://127.0.0.1:{env['GATEWAY_PORT']}"
         self.output: list[str] = []
+        self._cursor = 0
+        self._changed = threading.Condition()
+        self._ended = False
+        if terminal:
+            controller, output = pty.openpty()
+        else:
+            output = subprocess.PIPE
         self.process = subprocess.Popen(
             [sys.executable, "manage_all.py", "up"],
             cwd=REPO_ROOT,
             env=env,
-            stdout=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,
         )
+        if terminal:
+            os.close(output)
+            lines = terminal_lines(controller)
+        else:
+            lines = (line.rstrip("\n") for line in self.process.stdout)
+        # Read all along, so `up` never waits on a full pipe or terminal while a test does something else.
+        self._reader = threading.Thread(target=self._read, args=(lines,), daemon=True)
+        self._reader.start()
 
-    def wait_for_line(self, text: str) -> None:
-        for line in self.process.stdout:
-            self.output.append(line)
-            if text in line:
-                return
-        raise AssertionError(f"up ended without printing {text!r}:\n" + "".join(self.output[-30:]))
+    def _read(self, lines) -> None:
+        try:
+            for line in lines:
+                with self._changed:
+                    self.output.append(line)
+                    self._changed.notify_all()
+        finally:
+            with self._changed:
+                self._ended = True
+                self._changed.notify_all()
+
+    def wait_for_line(self, text: str, timeout: float = 180, anywhere: bool = False) -> str:
+        """The next line (after the last one waited for, or ``anywhere``) containing ``text``."""
+        with self._changed:
+            while True:
+                for index in range(0 if anywhere else self._cursor, len(self.output)):
+                    if text in self.output[index]:
+                        self._cursor = index + 1
+                        return self.output[index]
+                self._cursor = len(self.output)
+                if self._ended or not self._changed.wait(timeout):
+                    break
+        raise AssertionError(f"up did not print {text!r}:\n" + "\n".join(self.output[-30:]))
+
+    def lines_while_idle(self, seconds: float) -> list[str]:
+        """What ``up`` prints in the next ``seconds`` while nobody does anything."""
+        start = len(self.output)
+        threading.Event().wait(seconds)
+        return self.output[start:]
 
     def stop(self, stop_signal=signal.SIGINT, timeout=60) -> str:
         """Send ``stop_signal`` to the group (as Ctrl-C does); the rest of the output."""
+        start = len(self.output)
         os.killpg(self.process.pid, stop_signal)
-        tail, _ = self.process.communicate(timeout=timeout)
-        return tail
+        self.process.wait(timeout)
+        self._reader.join(timeout)
+        return "\n".join(self.output[start:])
 
     def kill(self) -> None:
         """After a failed test: ``up`` and every process it started (each in a session of its own)."""
@@ -97,20 +169,37 @@ class Up:
             self.process.wait()
 
 
+def process_names(lines: list[str], terminal: bool) -> set[str]:
+    """The names of the processes that printed ``lines``: ``time name …`` on a terminal, else ``name | …``."""
+    if terminal:
+        return {match.group(1) for line in lines if (match := READABLE_LINE.match(ANSI.sub("", line)))}
+    return {line.split("|", 1)[0].strip() for line in lines if "|" in line}
+
+
 @pytest.mark.parametrize(
-    ("stop_signal", "log_level"),
-    [(signal.SIGINT, "INFO"), (signal.SIGTERM, "WARNING")],
-    ids=["ctrl-c", "sigterm-at-warning"],
+    ("stop_signal", "log_level", "terminal"),
+    [(signal.SIGINT, "INFO", True), (signal.SIGTERM, "WARNING", False)],
+    ids=["ctrl-c-on-a-terminal", "sigterm-at-warning-into-a-pipe"],
 )
-def test_up_starts_everything_then_stops_every_child(tmp_path, stop_signal, log_level):
+def test_up_starts_everything_then_stops_every_child(tmp_path, stop_signal, log_level, terminal):
     embedded_redis = not os.environ.get("REDIS_URL")
     with system_environment_with_databases(tmp_path, embedded_redis=embedded_redis) as env:
-        env["LOG_LEVEL"] = log_level
-        up = Up(env)
+        env.update(LOG_LEVEL=log_level, TERM="xterm-256color")
+        env.pop("LOG_FORMAT", None)
+        env.pop("NO_COLOR", None)
+        up = Up(env, terminal=terminal)
         try:
-            up.wait_for_line("ready in")
+            ready = up.output.index(up.wait_for_line("ready in"))
+            up.wait_for_line("Ctrl-C stops everything")
+            block = "\n".join(ANSI.sub("", line) for line in up.output[ready:])
+            for where in ("/api/docs/", "/admin/", "/api/health", "/metrics", "staff_account create"):
+                assert f"{where}" in block, block
+            if embedded_redis:
+                assert re.search(r"embedded Redis: redis-server \d+\.\d+\.\d+ from ", "\n".join(up.output))
+            if terminal:
+                assert_readable_and_quiet_when_idle(up)
             assert request(f"{up.gateway}/api/health")[0] == 200
-            names = {line.split("|", 1)[0].strip() for line in up.output if "|" in line}
+            names = process_names(up.output, terminal)
             # Above INFO the web processes start without a word (gunicorn's "Booting worker" is INFO).
             speaking = {"users-worker", "auth-worker", "users-beat", "auth-beat"}
             assert speaking | ({"gateway", "users", "auth"} if log_level == "INFO" else set()) <= names
@@ -124,6 +213,22 @@ def test_up_starts_everything_then_stops_every_child(tmp_path, stop_signal, log_
     assert [pid for pid in children if alive(pid)] == []
     # Workers and beat log at LOG_LEVEL, as the web processes do.
     assert celery_levels == {log_level}
+
+
+def assert_readable_and_quiet_when_idle(up: Up) -> None:
+    """Readable, coloured lines; next to nothing while idle; what events do still said."""
+    plain = [ANSI.sub("", line) for line in up.output]
+    assert not [line for line in plain if line.lstrip().startswith("{")]
+    # The last readiness check's access line: time, process, level, message, request id.
+    line = ANSI.sub("", up.wait_for_line("GET /api/health 200", anywhere=True))
+    assert re.match(r"^\d\d:\d\d:\d\d\.\d{3} gateway +INFO +GET /api/health 200 [\d.]+ms rid=\w+$", line), line
+    assert any("\x1b[32mINFO" in line for line in up.output)
+
+    idle = up.lines_while_idle(IDLE_WINDOW)
+    assert len(idle) <= math.ceil(IDLE_WINDOW / 60 * IDLE_LINES_PER_MINUTE), "\n".join(idle)
+
+    assert register(up.gateway)[0] == 201
+    assert "rid=" in up.wait_for_line("event applied")
 
 
 def test_the_embedded_redis_shut_down_by_hand_comes_back_and_health_recovers(tmp_path):
