@@ -26,12 +26,17 @@ def _record(message="hello %s", args=("world",), **extra):
     return record
 
 
-def test_a_record_is_one_json_line_with_service_and_request_id():
+def _formatted_during_request(formatter: logging.Formatter) -> str:
+    """``formatter``'s line for a record with ``status=200``, written while request ``rid-1`` is handled."""
     token = request_id_var.set("rid-1")
     try:
-        line = JsonFormatter("users").format(_record(status=200))
+        return formatter.format(_record(status=200))
     finally:
         request_id_var.reset(token)
+
+
+def test_a_record_is_one_json_line_with_service_and_request_id():
+    line = _formatted_during_request(JsonFormatter("users"))
     assert "\n" not in line
     entry = json.loads(line)
     assert entry["service"] == "users"
@@ -61,11 +66,7 @@ def test_the_middleware_echoes_the_request_id_and_leaves_the_access_line_to_guni
 
 
 def test_a_record_on_a_terminal_reads_time_service_level_message_extras_and_request_id():
-    token = request_id_var.set("rid-1")
-    try:
-        line = ConsoleFormatter("users").format(_record(status=200))
-    finally:
-        request_id_var.reset(token)
+    line = _formatted_during_request(ConsoleFormatter("users"))
     assert re.fullmatch(r"\d\d:\d\d:\d\d\.\d{3} users +INFO +hello world status=200 rid=rid-1", line), line
 
 
