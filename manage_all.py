@@ -509,11 +509,11 @@ def up(env: dict[str, str]) -> int:
 def ready_block(config: SystemConfig) -> list[str]:
     """Where things are, once the system is up: the API, its docs, the admin, health, metrics, a staff account."""
     gateway = config.url("gateway")
-    metrics = [f"{config.url(name)}/metrics ({name})" for name in CELERY_PROJECTS]
     if config.gateway_metrics_port:
-        metrics.insert(0, f"http://{config.host}:{config.gateway_metrics_port}/metrics (gateway)")
+        metrics = [f"http://{config.host}:{config.gateway_metrics_port}/metrics (gateway)"]
     else:
-        metrics.append("the gateway's with GATEWAY_METRICS_PORT")
+        metrics = ["gateway: set GATEWAY_METRICS_PORT"]
+    metrics += [f"{config.url(name)}/metrics ({name})" for name in PROJECTS if name != "gateway"]
     python = Path(sys.executable)
     if python.is_relative_to(REPO_ROOT):
         python = python.relative_to(REPO_ROOT)
