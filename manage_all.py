@@ -13,7 +13,8 @@ service that has tasks. Each process's lines are relayed with its name: on a
 terminal as readable lines (time, process, level, message, request id), else
 as they come (JSON) after ``name | ``; ``LOG_FORMAT`` forces either
 (``common.log``). Once everything is ready, a short block says where things
-are. Ctrl-C or SIGTERM stops every child and leaves nothing running.
+are. Ctrl-C, SIGTERM or the terminal closing (SIGHUP) stops every child and
+leaves nothing running.
 
 The cross-service tests start the system through ``System`` below, exactly as
 ``up`` does.
@@ -365,8 +366,13 @@ class PrintSink:
 
     def _write(self, lines: list[str]) -> None:
         with self._lock:
-            self.stream.write("".join(f"{line}\n" for line in lines))
-            self.stream.flush()
+            try:
+                self.stream.write("".join(f"{line}\n" for line in lines))
+                self.stream.flush()
+            except OSError:
+                # The terminal closed (or the pipe's reader left): the lines are lost, but
+                # relaying goes on, so no child blocks on a full pipe while `up` stops them.
+                pass
 
 
 class System:
@@ -463,15 +469,16 @@ class System:
 
 
 def up(env: dict[str, str]) -> int:
-    """``manage_all.py up``: run the system in the foreground until Ctrl-C or SIGTERM."""
+    """``manage_all.py up``: run the system in the foreground until Ctrl-C, SIGTERM or SIGHUP."""
     system = System(env)
     stopping = threading.Event()
 
     def request_stop(signum, frame):
         stopping.set()
 
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
+    # SIGHUP: the terminal closed. Stopping everything then leaves nothing running either.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, request_stop)
     say = PrintSink(sys.stderr)
     status = 0
     try:

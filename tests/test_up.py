@@ -6,6 +6,7 @@ import math
 import os
 import pty
 import re
+import select
 import signal
 import socket
 import subprocess
@@ -69,11 +70,17 @@ def celery_log_levels(pids) -> set[str]:
     return levels
 
 
-def terminal_lines(fd: int):
-    """The lines written to the pseudo-terminal whose controlling side is ``fd``, until its last writer exits."""
+def terminal_lines(fd: int, closing: threading.Event):
+    """The lines written to the pseudo-terminal whose controlling side is ``fd``.
+
+    Until its last writer exits, or ``closing`` is set: then ``fd`` is closed, as
+    a terminal window closing closes it.
+    """
     pending = b""
     try:
-        while True:
+        while not closing.is_set():
+            if not select.select([fd], [], [], 0.1)[0]:
+                continue
             try:
                 chunk = os.read(fd, 65536)
             except OSError:  # EIO: nothing holds the terminal side any more
@@ -97,6 +104,8 @@ class Up:
         self._cursor = 0
         self._changed = threading.Condition()
         self._ended = False
+        self._closing = threading.Event()
+        self._children: set[int] = set()
         if terminal:
             controller, output = pty.openpty()
         else:
@@ -113,7 +122,7 @@ class Up:
         )
         if terminal:
             os.close(output)
-            lines = terminal_lines(controller)
+            lines = terminal_lines(controller, self._closing)
         else:
             lines = (line.rstrip("\n") for line in self.process.stdout)
         # Read all along, so `up` never waits on a full pipe or terminal while a test does something else.
@@ -151,22 +160,36 @@ class Up:
         return self.output[start:]
 
     def stop(self, stop_signal=signal.SIGINT, timeout=60) -> str:
-        """Send ``stop_signal`` to the group (as Ctrl-C does); the rest of the output."""
+        """Send ``stop_signal`` to the group (as Ctrl-C does); the rest of the output.
+
+        SIGHUP comes as a closing terminal window sends it: after the terminal is gone,
+        so nothing more is read.
+        """
         start = len(self.output)
+        if stop_signal == signal.SIGHUP:
+            self._closing.set()
+            self._reader.join(timeout)
         os.killpg(self.process.pid, stop_signal)
         self.process.wait(timeout)
         self._reader.join(timeout)
         return "\n".join(self.output[start:])
 
+    def children(self) -> set[int]:
+        """Every process ``up`` runs now; remembered, so ``kill`` finds them even once ``up`` is gone."""
+        found = descendants(self.process.pid)
+        self._children |= found
+        return found
+
     def kill(self) -> None:
         """After a failed test: ``up`` and every process it started (each in a session of its own)."""
         if self.process.poll() is None:
-            started = descendants(self.process.pid)
+            self.children()
             os.killpg(self.process.pid, signal.SIGKILL)
-            for pid in started:
+        for pid in self._children:
+            if alive(pid):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-            self.process.wait()
+        self.process.wait()
 
 
 def process_names(lines: list[str], terminal: bool) -> set[str]:
@@ -178,8 +201,8 @@ def process_names(lines: list[str], terminal: bool) -> set[str]:
 
 @pytest.mark.parametrize(
     ("stop_signal", "log_level", "terminal"),
-    [(signal.SIGINT, "INFO", True), (signal.SIGTERM, "WARNING", False)],
-    ids=["ctrl-c-on-a-terminal", "sigterm-at-warning-into-a-pipe"],
+    [(signal.SIGINT, "INFO", True), (signal.SIGTERM, "WARNING", False), (signal.SIGHUP, "WARNING", True)],
+    ids=["ctrl-c-on-a-terminal", "sigterm-at-warning-into-a-pipe", "terminal-closed-at-warning"],
 )
 def test_up_starts_everything_then_stops_every_child(tmp_path, stop_signal, log_level, terminal):
     embedded_redis = not os.environ.get("REDIS_URL")
@@ -196,20 +219,21 @@ def test_up_starts_everything_then_stops_every_child(tmp_path, stop_signal, log_
                 assert f"{where}" in block, block
             if embedded_redis:
                 assert re.search(r"embedded Redis: redis-server \d+\.\d+\.\d+ from ", "\n".join(up.output))
-            if terminal:
+            if terminal and log_level == "INFO":
                 assert_readable_and_quiet_when_idle(up)
             assert request(f"{up.gateway}/api/health")[0] == 200
             names = process_names(up.output, terminal)
             # Above INFO the web processes start without a word (gunicorn's "Booting worker" is INFO).
             speaking = {"users-worker", "auth-worker", "users-beat", "auth-beat"}
             assert speaking | ({"gateway", "users", "auth"} if log_level == "INFO" else set()) <= names
-            children = descendants(up.process.pid)
+            children = up.children()
             celery_levels = celery_log_levels(children)
             tail = up.stop(stop_signal)
         finally:
             up.kill()
     assert up.process.returncode == 0, tail[-3000:]
-    assert "stopped" in tail
+    if stop_signal != signal.SIGHUP:
+        assert "stopped" in tail
     assert [pid for pid in children if alive(pid)] == []
     # Workers and beat log at LOG_LEVEL, as the web processes do.
     assert celery_levels == {log_level}
