@@ -216,12 +216,17 @@ def report(options, figures: dict[str, dict], load_before, load_after) -> None:
         ("forwarded write", "forwarded write", FORWARDED_TARGET),
         ("forwarded read", "read", FORWARDED_TARGET),
     )
+    cores = os.cpu_count() or 1
     for kind, peer, target in comparisons:
         ours, theirs = figures[f"{kind}, gateway"], figures[f"{peer}, monolith"]
+        our_cpu, their_cpu = sum(ours["cpu"].values()), theirs["cpu"].get("monolith", 0.0)
+        # On a machine running nothing else both are CPU-bound: the system on every core, the
+        # monolith (one Node.js thread) on one, wrk on what is left.
+        estimate = (cores / our_cpu) / (1 / their_cpu) if our_cpu and their_cpu else float("nan")
         print(
             f"  {kind}: gateway / monolith {ours['rps'] / theirs['rps']:.2f}x (target >= {target}x); "
-            f"p99 {ours['p99']:.1f} vs {theirs['p99']:.1f} ms; CPU per request {sum(ours['cpu'].values()):.2f} vs "
-            f"{sum(theirs['cpu'].values()):.2f} ms"
+            f"p99 {ours['p99']:.1f} vs {theirs['p99']:.1f} ms; CPU per request {our_cpu:.2f} vs "
+            f"{sum(theirs['cpu'].values()):.2f} ms; idle-machine estimate {estimate:.2f}x"
         )
 
 
