@@ -47,7 +47,7 @@ class LegacyUser:
 
 
 def legacy_users() -> dict[str, LegacyUser]:
-    """The test file's users by a short name. Ids have gaps; every quirk of legacy-api.md is here once."""
+    """The test file's users by a short name. Ids have gaps; every quirk of docs/api.md is here once."""
     users = [
         # The three created_at forms the monolith wrote.
         LegacyUser(1, "alice@example.com", "alice-password", "Alice", "2019-01-01 00:00:37"),

@@ -1,4 +1,4 @@
-"""Every row of the legacy API contract (shared/legacy-api.md), through the gateway of the running system."""
+"""Every row of the legacy API contract (docs/api.md), through the gateway of the running system."""
 
 from __future__ import annotations
 

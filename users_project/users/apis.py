@@ -1,6 +1,6 @@
 """The users service's public API, as the gateway forwards it: register, profile, preferences.
 
-Shapes are the legacy monolith's (the public API contract, ``shared/legacy-api.md``). The end user
+Shapes are the legacy monolith's (the public API contract, ``docs/api.md``). The end user
 is the one the gateway vouched for in ``X-Internal-Auth``
 (``common.internal_auth.InternalAuthMiddleware`` sets ``request.end_user``).
 ``/api/profile`` and ``/api/profile/preferences`` each serve two operations on
