@@ -5,6 +5,8 @@ the cutover, to the legacy monolith). It has no database and no Celery tasks:
 what it needs to remember (revocations, rate-limit counters) lives in Redis.
 """
 
+from corsheaders.defaults import default_headers
+
 from common.env import env
 from common.log import logging_config
 from common.settings_base import *  # noqa: F403
@@ -157,7 +159,10 @@ CACHES = {
 # Comma-separated origins of the frontends ("https://app.example.com").
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/"
-CORS_EXPOSE_HEADERS = ["Retry-After", "X-Request-ID"]
+# A frontend on another origin reads a 429's wait, the request id and an edge read's ETag,
+# and may send If-None-Match itself (gateway.edge).
+CORS_EXPOSE_HEADERS = ["Retry-After", "X-Request-ID", "ETag"]
+CORS_ALLOW_HEADERS = (*default_headers, "if-none-match", "x-request-id")
 CORS_PREFLIGHT_MAX_AGE = env.int("CORS_PREFLIGHT_MAX_AGE", default=86400)
 # Nosniff, referrer policy and X-Frame-Options come from the shared settings.
 # A JSON answer that names no policy of its own gets this one: it loads nothing.

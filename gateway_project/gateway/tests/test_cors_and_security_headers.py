@@ -43,7 +43,7 @@ def test_a_preflight_from_an_allowed_origin_is_answered_by_the_gateway_without_a
     assert response["Access-Control-Allow-Origin"] == ALLOWED
     assert "PUT" in response["Access-Control-Allow-Methods"]
     allowed_headers = {name.strip() for name in response["Access-Control-Allow-Headers"].split(",")}
-    assert {"authorization", "content-type"} <= allowed_headers
+    assert {"authorization", "content-type", "if-none-match", "x-request-id"} <= allowed_headers
     assert int(response["Access-Control-Max-Age"]) > 0
     users, auth = upstreams
     assert users.received == [] and auth.received == []
@@ -66,7 +66,7 @@ def test_answers_to_an_allowed_origin_carry_cors_headers_errors_included(client,
     for response in (ok, refused, limited):
         assert response["Access-Control-Allow-Origin"] == ALLOWED
         exposed = {name.strip().lower() for name in response["Access-Control-Expose-Headers"].split(",")}
-        assert {"retry-after", "x-request-id"} <= exposed
+        assert {"retry-after", "x-request-id", "etag"} <= exposed
         assert "origin" in response["Vary"].lower()
     assert (ok.status_code, refused.status_code, limited.status_code) == (200, 401, 429)
 
