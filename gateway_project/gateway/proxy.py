@@ -67,7 +67,7 @@ _ALWAYS_DROPPED = HOP_BY_HOP_HEADERS | GATEWAY_SET_HEADERS | IDENTITY_HEADERS
 _NOT_RELAYED = HOP_BY_HOP_HEADERS | {"content-length", REQUEST_ID_HEADER.lower()}
 # Sent again to the next address after a connection lost mid-request, when the
 # first may have received it. Only the safe methods: PUT and DELETE are idempotent
-# by RFC 9110, but here a repeated PUT /api/change-password or DELETE /api/profile
+# by RFC 9110, but here a repeated PUT /api/change-password
 # would answer an error for a change that was made.
 RESENDABLE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
