@@ -128,18 +128,24 @@ def log_count(logs, name: str, message: str, event_id: str) -> int:
 # ------------------------------------------------------------------------------
 
 
-def manage(system, project: str, *args: str) -> str:
-    """The output of ``manage.py <args>`` in ``project``, run with the system's environment."""
+def manage(system, project: str, *args: str, env: dict[str, str] | None = None) -> str:
+    """The output of ``manage.py <args>`` in ``project``, run with the system's environment (and ``env``)."""
     result = subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=REPO_ROOT / PROJECT_DIR[project],
-        env=system.config.env,
+        env={**system.config.env, **(env or {})},
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout
+
+
+def staff_account_create(system, username: str, password: str) -> None:
+    """``manage.py staff_account create`` in the users service, as provisioning runs it."""
+    email = f"{username}@support.example.com"
+    manage(system, "users", "staff_account", "create", username, "--email", email, env={"DJANGO_STAFF_PASSWORD": password})
 
 
 def manage_json(system, project: str, *args: str):

@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
 
 from accounts import PASSWORD, call, login, new_account
-from event_support import REPO_ROOT, credential, wait_until
+from event_support import credential, staff_account_create, wait_until
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(
@@ -64,19 +62,6 @@ def browser(tmp_path_factory):
             context.close()
 
 
-def staff_account_create(system, username: str) -> None:
-    """``manage.py staff_account create`` in the users service, as provisioning runs it."""
-    result = subprocess.run(
-        [sys.executable, "manage.py", "staff_account", "create", username, "--email", f"{username}@support.example.com"],
-        cwd=REPO_ROOT / "users_project",
-        env={**system.config.env, "DJANGO_STAFF_PASSWORD": STAFF_PASSWORD},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-
-
 def screenshot(page, name: str) -> None:
     if SCREENSHOTS:
         Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
@@ -96,7 +81,7 @@ def test_support_staff_deactivate_a_customer_found_by_an_email_in_another_case(r
     customer = new_account(gateway, "customer", name="Ada Lovelace")
     assert login(gateway, customer["email"], "not the password")[0] == 401  # some sign-in activity to see
     staff = f"support-{uuid.uuid4().hex[:8]}"
-    staff_account_create(system, staff)
+    staff_account_create(system, staff, STAFF_PASSWORD)
     page = browser.new_page()
     static = []
     page.on("response", lambda response: static.append(response) if "/static/" in response.url else None)

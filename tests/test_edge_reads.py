@@ -9,8 +9,6 @@ from __future__ import annotations
 import http.cookiejar
 import re
 import shutil
-import subprocess
-import sys
 import threading
 import time
 import urllib.parse
@@ -20,8 +18,7 @@ import jwt
 import pytest
 
 from accounts import call, call_raw, new_account
-from event_support import manage
-from manage_all import REPO_ROOT
+from event_support import manage, staff_account_create
 from metrics_support import sample_value, scrape
 
 STAFF_PASSWORD = "Support-Desk-Password-7"
@@ -148,7 +145,7 @@ def test_a_staff_edit_in_the_admin_is_seen_by_the_next_read(system):
     account = new_account(system.gateway_url, "edge-admin", name="Customer Name")
     for _ in range(2):
         assert profile_name(system, account) == "Customer Name"
-    staff_account_create(system, "edge-support")
+    staff_account_create(system, "edge-support", STAFF_PASSWORD)
     admin = AdminSession(system.gateway_url)
     admin.sign_in("edge-support", STAFF_PASSWORD)
 
@@ -240,18 +237,6 @@ def direct_put(system, account, body) -> tuple[int, dict]:
     assertion = jwt.encode(claims, key, algorithm="HS256")
     status, _, answer = call(system.config.url("users"), "PUT", "/api/profile", body, headers={"X-Internal-Auth": assertion})
     return status, answer
-
-
-def staff_account_create(system, username: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "manage.py", "staff_account", "create", username, "--email", f"{username}@support.example.com"],
-        cwd=REPO_ROOT / "users_project",
-        env={**system.config.env, "DJANGO_STAFF_PASSWORD": STAFF_PASSWORD},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
 
 
 class AdminSession:
