@@ -135,6 +135,8 @@ def count_then_read(limits: list[Limit], keys: list[str], read_client: redis.Red
     reading that fails is ``ReadFailed``.
     """
     global _script
+    if not limits and not keys:
+        return []  # the process probes: Redis is not asked anything
     cache = caches[settings.RATELIMIT_USE_CACHE]
     counters = cache.client.get_client(write=True)
     same_redis = read_client is None or _server(read_client) == _server(counters)
