@@ -83,14 +83,6 @@ def revocation_keys(*, user_id: int, jti: str, family: str | None) -> list[str]:
     return keys
 
 
-def read(client: redis.Redis, keys: list[str]) -> list:
-    """The values of ``keys`` (``None`` where missing), in one round trip; ``RevocationUnavailable`` if Redis fails."""
-    try:
-        return client.mget(keys)
-    except redis.RedisError as exc:
-        raise RevocationUnavailable(str(exc)) from exc
-
-
 def revoked(values: list, *, version: int) -> bool:
     """Whether the values of ``revocation_keys`` revoke a token of ``version``."""
     token_revoked, minimum_version, *family_revoked = values
@@ -101,4 +93,8 @@ def revoked(values: list, *, version: int) -> bool:
 
 def is_revoked(client: redis.Redis, *, user_id: int, jti: str, version: int, family: str | None) -> bool:
     """Whether a token with these claims was revoked. One round trip."""
-    return revoked(read(client, revocation_keys(user_id=user_id, jti=jti, family=family)), version=version)
+    try:
+        values = client.mget(revocation_keys(user_id=user_id, jti=jti, family=family))
+    except redis.RedisError as exc:
+        raise RevocationUnavailable(str(exc)) from exc
+    return revoked(values, version=version)
