@@ -53,6 +53,23 @@ def select_by_key_for_update(model, using: str, key, names: list[str]) -> tuple 
         return cursor.fetchone()
 
 
+def model_from_row(model, using: str, names: list[str], row: tuple):
+    """An instance of ``model`` from a row of the fields ``names``, as the ORM would have read it.
+
+    The backend's and the fields' converters are applied (SQLite: text to
+    datetimes, integers to booleans), then ``Model.from_db``.
+    """
+    connection = connections[using]
+    values = []
+    for name, value in zip(names, row, strict=True):
+        field = model._meta.get_field(name)
+        column = field.get_col(model._meta.db_table)
+        for converter in (*connection.ops.get_db_converters(column), *field.get_db_converters(connection)):
+            value = converter(value, column, connection)
+        values.append(value)
+    return model.from_db(using, names, values)
+
+
 def insert_row(model, using: str, values: dict, *, unless_conflict_on: str | None = None) -> int:
     """``INSERT`` one row of ``model`` with ``values``; the rows inserted.
 

@@ -1,7 +1,8 @@
 """Forwarding a request to its upstream over pooled keep-alive connections.
 
-One ``urllib3.PoolManager`` per process keeps connections to each upstream
-address open between requests. The route's balancer (``gateway.balancing``) says
+Each process keeps connections to each upstream address open between requests
+(``gateway.upstream_http``; the probes and the API document use a
+``urllib3.PoolManager``, off the request path). The route's balancer (``gateway.balancing``) says
 which addresses to try, in order. Connects fail fast; reads have their own
 timeout. A request goes to the next address only when that is safe: the
 connection could not be made (so the request was never sent), or the method is
@@ -24,7 +25,6 @@ from http import HTTPStatus
 import urllib3
 from django.conf import settings
 from django.http import HttpResponse
-from urllib3.exceptions import ConnectTimeoutError, HTTPError, ProtocolError, ReadTimeoutError
 from urllib3.util import parse_url
 
 from common.errors import error_response
@@ -34,6 +34,15 @@ from common.request_context import REQUEST_ID_HEADER
 from . import metrics
 from .authentication import Identity
 from .routing import Route
+from .upstream_http import (
+    BadResponse,
+    ConnectFailed,
+    ConnectionLost,
+    ConnectionPool,
+    ReadTimedOut,
+    UpstreamError,
+    UpstreamResponse,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -72,37 +81,55 @@ _NOT_RELAYED = HOP_BY_HOP_HEADERS | {"content-length", REQUEST_ID_HEADER.lower()
 RESENDABLE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 _pool: urllib3.PoolManager | None = None
-# Per upstream base URL: the manager's pool for its host and the base URL's path, so forwarding
-# does not parse a URL and look its pool up on every request.
-_upstream_pools: dict[str, tuple[urllib3.HTTPConnectionPool, str]] = {}
+# Per upstream base URL: the forwarding connections to its address and the base URL's path, so
+# forwarding does not parse a URL and look its pool up on every request.
+_upstream_pools: dict[str, tuple[ConnectionPool, str]] = {}
 
 
 def pool() -> urllib3.PoolManager:
-    """The process's connection pool, made on first use (after gunicorn forks)."""
-    global _pool, _upstream_pools
+    """The process's pool for the probes and the API document, made on first use (after gunicorn forks)."""
+    global _pool
     if _pool is None:
-        _upstream_pools = {}
         _pool = urllib3.PoolManager(
             num_pools=16,
             maxsize=settings.GATEWAY_POOL_SIZE,
             block=False,
             timeout=urllib3.Timeout(connect=settings.GATEWAY_CONNECT_TIMEOUT, read=settings.GATEWAY_READ_TIMEOUT),
-            # urllib3 retries nothing: forward() decides what goes to the next address.
+            # urllib3 retries nothing: each caller decides what goes to the next address.
             retries=False,
         )
     return _pool
 
 
-def upstream_pool(base_url: str) -> tuple[urllib3.HTTPConnectionPool, str]:
-    """The pooled connections to an upstream, from the process's pool, and its base URL's path ("" usually)."""
-    manager = pool()
+def upstream_pool(base_url: str) -> tuple[ConnectionPool, str]:
+    """The forwarding connections to an upstream address, and its base URL's path ("" usually)."""
     found = _upstream_pools.get(base_url)
     if found is None:
+        url = parse_url(base_url)
+        tls = url.scheme == "https"
         found = _upstream_pools[base_url] = (
-            manager.connection_from_url(base_url),
-            (parse_url(base_url).path or "").rstrip("/"),
+            ConnectionPool(
+                url.host,
+                url.port or (443 if tls else 80),
+                tls=tls,
+                maxsize=settings.GATEWAY_POOL_SIZE,
+                connect_timeout=settings.GATEWAY_CONNECT_TIMEOUT,
+                read_timeout=settings.GATEWAY_READ_TIMEOUT,
+            ),
+            (url.path or "").rstrip("/"),
         )
     return found
+
+
+def clear_pools() -> None:
+    """Close every kept connection and forget the pools (made again from the settings on next use)."""
+    global _pool
+    for connections, _ in _upstream_pools.values():
+        connections.clear()
+    _upstream_pools.clear()
+    if _pool is not None:
+        _pool.clear()
+    _pool = None
 
 
 def _connection_options(connection: str | None) -> set[str]:
@@ -168,31 +195,21 @@ def forward(
     target = request.get_full_path()
     body = request.body or None
     headers = upstream_headers(request, route, identity, extra_headers)
-    failure: HTTPError | None = None
+    failure: UpstreamError | None = None
     for address in balancer.attempt_order():
         connections, base_path = upstream_pool(address.url)
         try:
-            upstream = connections.urlopen(
-                method,
-                base_path + target,
-                body=body,
-                headers=headers,
-                redirect=False,
-                assert_same_host=False,
-                preload_content=True,
-                decode_content=False,
-                retries=False,
-            )
-        except ConnectTimeoutError as exc:  # NewConnectionError too: refused, unreachable, unknown host
+            upstream = connections.request(method, base_path + target, headers, body)
+        except ConnectFailed as exc:  # refused, unreachable, unknown host, not accepted in time
             balancer.connect_failed(address, exc)
             failure = _attempt_failed(route, address.url, metrics.CONNECT, exc)
             continue
-        except ReadTimeoutError as exc:
+        except ReadTimedOut as exc:
             # Slow, not gone: another address would only double the work.
             return _upstream_failure(route, _attempt_failed(route, address.url, metrics.TIMEOUT, exc))
-        except HTTPError as exc:  # the connection lost mid-request, or an answer that is not HTTP
+        except (ConnectionLost, BadResponse) as exc:
             failure = _attempt_failed(route, address.url, metrics.PROTOCOL, exc)
-            if isinstance(exc, ProtocolError) and method in RESENDABLE_METHODS:
+            if isinstance(exc, ConnectionLost) and method in RESENDABLE_METHODS:
                 continue
             return _upstream_failure(route, failure)
         balancer.connected(address)
@@ -202,18 +219,18 @@ def forward(
     return _upstream_failure(route, failure)
 
 
-def _attempt_failed(route: Route, url: str, kind: str, exc: HTTPError) -> HTTPError:
+def _attempt_failed(route: Route, url: str, kind: str, exc: UpstreamError) -> UpstreamError:
     """Count and log one failed exchange with one address; ``exc`` back."""
     metrics.upstream_error(route.upstream, url, kind)
     logger.warning("upstream attempt failed", extra={"upstream": route.upstream, "url": url, "error": type(exc).__name__})
     return exc
 
 
-def _upstream_failure(route: Route, exc: HTTPError) -> HttpResponse:
+def _upstream_failure(route: Route, exc: UpstreamError) -> HttpResponse:
     """The client's answer when no address gave one: 504 for a timeout, 503 when none could be reached, else 502."""
-    if isinstance(exc, ReadTimeoutError):
+    if isinstance(exc, ReadTimedOut):
         status, message = 504, "Upstream timed out"
-    elif isinstance(exc, ConnectTimeoutError):
+    elif isinstance(exc, ConnectFailed):
         status, message = 503, "Service unavailable"
     else:
         status, message = 502, "Bad gateway"
@@ -224,7 +241,7 @@ def _upstream_failure(route: Route, exc: HTTPError) -> HttpResponse:
     return error_response(message, status)
 
 
-def relay(upstream: urllib3.BaseHTTPResponse) -> HttpResponse:
+def relay(upstream: UpstreamResponse) -> HttpResponse:
     """The upstream's answer as a Django response, errors kept JSON."""
     content_type = upstream.headers.get("Content-Type", "")
     if upstream.status >= 400 and "json" not in content_type.lower():

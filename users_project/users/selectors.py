@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from functools import cache
 
-from django.db import router
+from django.db import connections, router
 
-from common.sql import quoted_table
+from common.sql import model_from_row, quoted_table
 from users.models import AccountActivity, AccountActivityEntry, Preferences, Profile
 
 
@@ -14,18 +14,23 @@ def user_profile_get(*, user_id: int) -> Profile | None:
     """The user's profile if the account is complete and active; ``None`` otherwise (even while pending).
 
     What ``Profile.objects.visible()`` selects, in SQL made once from the model's names: every forwarded
-    profile read runs it, and Django spent four times longer building the query than running it.
+    profile read runs it (docs/performance.md: the ORM's query building and raw() cost more than the query).
     """
     using = router.db_for_read(Profile)
-    profiles = Profile.objects.db_manager(using).raw(_visible_profile_sql(using), [user_id, Profile.Status.ACTIVE])
-    return next(iter(profiles), None)
+    with connections[using].cursor() as cursor:
+        cursor.execute(_visible_profile_sql(using), [user_id, Profile.Status.ACTIVE])
+        row = cursor.fetchone()
+    return None if row is None else model_from_row(Profile, using, _PROFILE_FIELDS, row)
+
+
+_PROFILE_FIELDS = [field.name for field in Profile._meta.concrete_fields]
 
 
 @cache
 def _visible_profile_sql(using: str) -> str:
     table, columns = quoted_table(Profile, using)
     return (
-        f"SELECT {', '.join(columns.values())} FROM {table} "
+        f"SELECT {', '.join(columns[name] for name in _PROFILE_FIELDS)} FROM {table} "
         f"WHERE {columns['id']} = %s AND {columns['status']} = %s AND {columns['is_active']}"
     )
 

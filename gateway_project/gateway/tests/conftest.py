@@ -40,9 +40,7 @@ def reset_gateway_state() -> None:
     """Forget the cached route table, API document and connection pool, all made from settings."""
     routing.clear_cache()
     schema.clear_cache()
-    if proxy._pool is not None:
-        proxy._pool.clear()  # closes kept-alive connections, so upstream threads see EOF
-    proxy._pool = None
+    proxy.clear_pools()  # closes kept-alive connections, so upstream threads see EOF
 
 
 def _on_setting_changed(setting, **kwargs) -> None:

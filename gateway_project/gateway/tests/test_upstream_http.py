@@ -1,0 +1,237 @@
+"""The forwarding client against a server that answers scripted bytes on a real socket."""
+
+from __future__ import annotations
+
+import select
+import socket
+import threading
+from dataclasses import dataclass, field
+
+import pytest
+
+from common.testing import free_port
+from gateway.upstream_http import (
+    MAX_HEADERS,
+    MAX_LINE,
+    BadResponse,
+    ConnectFailed,
+    ConnectionLost,
+    ConnectionPool,
+    ReadTimedOut,
+)
+
+CLOSE = object()  # in a script: close the connection instead of answering
+HANG = object()  # in a script: read the request, answer nothing until the test ends
+
+
+def and_close(answer: bytes) -> tuple[bytes]:
+    """In a script: answer, then close the connection."""
+    return (answer,)
+
+
+@dataclass
+class ScriptedServer:
+    """Answers the n-th request it reads with the n-th item of ``script``, on any connection."""
+
+    script: list
+    requests: list[bytes] = field(default_factory=list)
+    accepted: int = 0
+
+    def __post_init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.stopped = threading.Event()
+        self.threads = [threading.Thread(target=self._accept, daemon=True)]
+        self.threads[0].start()
+
+    def _accept(self):
+        while not self.stopped.is_set():
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            thread = threading.Thread(target=self._serve, args=(connection,), daemon=True)
+            self.threads.append(thread)
+            thread.start()
+
+    def _serve(self, connection: socket.socket):
+        reader = connection.makefile("rb")
+        with connection, reader:
+            while self.script:
+                head = b""
+                while not head.endswith(b"\r\n\r\n"):
+                    line = reader.readline()
+                    if not line:
+                        return
+                    head += line
+                length = next(
+                    (int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")),
+                    0,
+                )
+                self.requests.append(head + reader.read(length))
+                answer = self.script.pop(0)
+                if answer is CLOSE:
+                    return
+                if answer is HANG:
+                    self.stopped.wait()
+                    return
+                if isinstance(answer, tuple):
+                    connection.sendall(answer[0])
+                    return
+                connection.sendall(answer)
+
+    def stop(self):
+        self.stopped.set()
+        self.listener.close()
+        for thread in self.threads[1:]:
+            thread.join(5)
+
+
+@pytest.fixture
+def serve():
+    servers = []
+
+    def start(*script) -> tuple[ScriptedServer, ConnectionPool]:
+        server = ScriptedServer(list(script))
+        servers.append(server)
+        return server, ConnectionPool("127.0.0.1", server.port, maxsize=4, connect_timeout=1.0, read_timeout=2.0)
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+
+
+def test_the_request_goes_as_given_with_the_host_and_the_body_length(serve):
+    server, pool = serve(OK, OK)
+    pool.request("PUT", "/api/profile?x=1", {"X-Request-ID": "abc"}, b'{"name": "A"}')
+    pool.request("PUT", "/api/profile", {}, None)
+    assert server.requests[0] == (
+        b"PUT /api/profile?x=1 HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nX-Request-ID: abc\r\nContent-Length: 13\r\n\r\n"
+        b'{"name": "A"}' % server.port
+    )
+    assert server.requests[1].endswith(b"Content-Length: 0\r\n\r\n")
+
+
+def test_an_answer_by_length_comes_whole_and_the_connection_is_kept(serve):
+    server, pool = serve(
+        b"HTTP/1.1 201 Created\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Length: 5\r\n\r\nhello", OK
+    )
+    first = pool.request("POST", "/", {}, b"x")
+    second = pool.request("GET", "/", {}, None)
+    assert (first.status, first.data, first.headers.getlist("Set-Cookie")) == (201, b"hello", ["a=1", "b=2"])
+    assert (second.status, second.data) == (200, b"{}")
+    assert server.accepted == 1
+
+
+def test_a_chunked_answer_is_joined_and_its_trailers_dropped(serve):
+    server, pool = serve(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n",
+        OK,
+    )
+    assert pool.request("GET", "/", {}, None).data == b"hello world"
+    assert pool.request("GET", "/", {}, None).data == b"{}"
+    assert server.accepted == 1
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.0 200 OK\r\n\r\nto the end",
+        b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 10\r\n\r\nto the end",
+        b"HTTP/1.0 200 OK\r\nContent-Length: 10\r\n\r\nto the end",
+    ],
+)
+def test_a_connection_the_answer_ends_is_not_used_again(serve, answer):
+    server, pool = serve(and_close(answer), OK)
+    assert pool.request("GET", "/", {}, None).data == b"to the end"
+    assert pool.request("GET", "/", {}, None).data == b"{}"
+    assert server.accepted == 2
+
+
+@pytest.mark.parametrize(
+    "method, answer",
+    [
+        ("HEAD", b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"),
+        ("GET", b"HTTP/1.1 304 Not Modified\r\nETag: \"e\"\r\n\r\n"),
+        ("DELETE", b"HTTP/1.1 204 No Content\r\n\r\n"),
+    ],
+)
+def test_answers_without_a_body_read_none_and_keep_the_connection(serve, method, answer):
+    server, pool = serve(answer, OK)
+    assert pool.request(method, "/", {}, None).data == b""
+    assert pool.request("GET", "/", {}, None).data == b"{}"
+    assert server.accepted == 1
+
+
+def test_an_interim_answer_is_skipped(serve):
+    _, pool = serve(b"HTTP/1.1 100 Continue\r\n\r\n" + OK)
+    assert pool.request("POST", "/", {}, b"x").status == 200
+
+
+def test_a_kept_connection_the_upstream_closed_is_replaced_before_a_request_is_sent_on_it(serve):
+    # The upstream answers as if it kept the connection, then closes it (its keep-alive timeout).
+    server, pool = serve(and_close(OK), OK)
+    pool.request("GET", "/", {}, None)
+    assert select.select([pool._idle[0].sock], [], [], 5)[0]  # the upstream's close has arrived
+    assert pool.request("POST", "/", {}, b"x").data == b"{}"  # sent on a new connection, not lost on the old
+    assert len(server.requests) == 2
+    assert server.accepted == 2
+
+
+def test_an_idle_connection_older_than_the_limit_is_not_used(serve):
+    server, pool = serve(OK, OK)
+    pool.max_idle = 0.0
+    pool.request("GET", "/", {}, None)
+    pool.request("GET", "/", {}, None)
+    assert server.accepted == 2
+
+
+def test_no_listener_is_connect_failed():
+    pool = ConnectionPool("127.0.0.1", free_port(), maxsize=1, connect_timeout=1.0, read_timeout=1.0)
+    with pytest.raises(ConnectFailed):
+        pool.request("POST", "/", {}, b"x")
+
+
+def test_no_answer_in_time_is_read_timed_out(serve):
+    _, pool = serve(HANG)
+    pool.read_timeout = 0.2
+    with pytest.raises(ReadTimedOut):
+        pool.request("GET", "/", {}, None)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        CLOSE,
+        b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+        b"HTTP/1.1 200 OK\r\nContent-Len",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel",
+    ],
+)
+def test_an_answer_cut_short_is_connection_lost(serve, answer):
+    _, pool = serve(answer)
+    with pytest.raises(ConnectionLost):
+        pool.request("GET", "/", {}, None)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"SSH-2.0-OpenSSH_9.2\r\n",
+        b"HTTP/1.1 2000 OK\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: ten\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"HTTP/1.1 200 OK\r\nX: " + b"a" * MAX_LINE + b"\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\n" + b"X: a\r\n" * (MAX_HEADERS + 1) + b"\r\n",
+    ],
+)
+def test_an_answer_that_is_not_http_is_bad_response(serve, answer):
+    _, pool = serve(answer)
+    with pytest.raises(BadResponse):
+        pool.request("GET", "/", {}, None)
