@@ -21,6 +21,7 @@ import hashlib
 import time
 
 import redis
+from jwt.utils import base64url_decode
 
 PREFIX = "revocation"
 SOCKET_TIMEOUT = 0.5
@@ -43,8 +44,18 @@ def client_for(url: str) -> redis.Redis:
 
 
 def legacy_token_id(raw_token: str) -> str:
-    """A stable id for a token that has no ``jti`` (the monolith's): a hash of the token itself."""
-    return "legacy-" + hashlib.sha256(raw_token.encode()).hexdigest()[:32]
+    """A stable id for a token that has no ``jti`` (the monolith's): a hash of what was signed, not of its spelling.
+
+    base64url spells the same bytes in more than one way (the unused low bits of a
+    last character, padding), and a verifier decodes before it checks; so the id is
+    made from the decoded header, payload and signature, each length-prefixed, and
+    every spelling of one token shares its revocation.
+    """
+    digest = hashlib.sha256()
+    for segment in raw_token.split("."):
+        part = base64url_decode(segment.encode())
+        digest.update(len(part).to_bytes(8, "big") + part)
+    return "legacy-" + digest.hexdigest()[:32]
 
 
 def _ttl(expires_at: int) -> int:
