@@ -63,9 +63,15 @@ def revoke(gateway_redis):
             users.append(user_id)
             revocation.set_minimum_version(client, user_id, version)
 
+        @staticmethod
+        def disabled(user_id: int) -> None:
+            users.append(user_id)
+            revocation.user_disable(client, user_id)
+
     yield Revoke
     for user_id in users:
         client.delete(f"{revocation.PREFIX}:user:{user_id}")
+        revocation.user_enable(client, user_id)
 
 
 def b64(data: dict | bytes) -> str:
@@ -424,6 +430,18 @@ def test_a_revoked_legacy_token_is_refused_in_every_spelling(client, upstreams, 
 
         assert_refused(client.get("/api/profile", headers=bearer(padded)), 403, INVALID)
         assert_refused(client.get("/api/profile", headers=bearer(token)), 403, INVALID)
+
+
+def test_every_token_of_a_disabled_user_is_refused_whatever_its_version(client, upstreams, revoke):
+    user_id, other_user = new_user_id(), new_user_id()
+    tokens = [access_token(user_id), access_token(user_id, ver=7), legacy_token(user_id)]
+    revoke.disabled(user_id)  # deactivated or deleted at the users service
+
+    with override_settings(LEGACY_JWT_SECRET=LEGACY_SECRET):
+        for token in tokens:
+            assert_refused(client.get("/api/profile", headers=bearer(token)), 403, INVALID)
+        assert client.get("/api/profile", headers=bearer(access_token(other_user))).status_code == 200
+    assert len(upstreams["users"].received) == 1
 
 
 # SEVERAL KEYS: while the signing key is rotated, each token is checked with the key its kid names
