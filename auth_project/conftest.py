@@ -14,7 +14,8 @@ from rest_framework.test import APIClient
 
 from common.emails import canonical_email
 from common.jwt_keys import local_key_pair
-from common.internal_auth import INTERNAL_AUTH_HEADER, sign_internal
+from common.internal_auth import sign_internal
+from common.testing import InternalAuthClientMixin
 from credentials.models import Credential
 from credentials.tests.data import PASSWORD, USER_CREATED_AT
 
@@ -23,9 +24,13 @@ from credentials.tests.data import PASSWORD, USER_CREATED_AT
 _user_ids = itertools.count(random.randint(10**6, 10**9))
 
 
+class SignedAPIClient(InternalAuthClientMixin, APIClient):
+    """A DRF test client whose every request carries ``X-Internal-Auth`` for the auth service, made for it."""
+
+
 def signed_client(**claims) -> APIClient:
-    """A DRF test client whose requests carry ``X-Internal-Auth`` for the auth service."""
-    return APIClient(headers={INTERNAL_AUTH_HEADER: sign_internal("auth", **claims)})
+    """A client whose requests carry ``X-Internal-Auth`` for the auth service with these ``claims`` (issuer, user)."""
+    return SignedAPIClient(signer=lambda method, path: sign_internal("auth", method=method, path=path, **claims))
 
 
 @pytest.fixture

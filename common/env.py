@@ -37,6 +37,11 @@ def database_url_variable(service: str, alias: str) -> str:
     return f"{service.upper()}_DB_{alias.upper()}_URL"
 
 
+def internal_auth_key_variable(caller: str) -> str:
+    """The environment variable holding the key ``caller`` signs its ``X-Internal-Auth`` with."""
+    return f"INTERNAL_AUTH_{caller.upper()}_KEY"
+
+
 def service_databases(service: str, aliases: tuple[str, ...]) -> dict[str, dict]:
     """``DATABASES`` for a service: one entry per alias, each from its own URL.
 

@@ -1,17 +1,25 @@
-"""The credential a service trusts: a short-lived assertion signed by the gateway (or a peer service).
+"""The credential a service trusts: a short-lived assertion signed by its caller (the gateway, or a peer service).
 
 Clients never reach the services directly in production, but a service must not
 depend on that: every request to a service's API carries ``X-Internal-Auth``, a
-compact HS256 JWT signed with ``INTERNAL_AUTH_KEY`` (shared by the three services,
-never by clients). It names who calls (``iss``), for which service (``aud``), the
+compact HS256 JWT signed with the caller's own key (``INTERNAL_AUTH_KEYS``: one
+per caller, ``gateway``, ``users``, ``auth``; never known to clients). The key's
+owner is named in the header (``kid``) and again as ``iss``. It says for which
+service (``aud``) and which request (``method``, ``path``) it was made, the
 request id (``rid``) and, when the gateway authenticated an end user, who that is:
 
     sub        the user id (string), as in the user's access token
     email      the email claim of the user's token
-    jti        the user's token id (a legacy token's is derived from its hash)
+    jti        the user's token id (a legacy token's is derived from what was signed)
     token_exp  when the user's token expires (epoch seconds)
 
-It expires after ``INTERNAL_AUTH_TTL`` seconds, so a captured header is useless soon.
+It expires after ``INTERNAL_AUTH_TTL`` seconds, and it is good for one method and
+path: a captured header is useless for another request, and soon for any.
+
+Each service says which callers may call which of its paths
+(``INTERNAL_AUTH_CALLERS``, longest prefix first): so a leaked gateway key lets no
+one act as the users service on the auth service's ``/internal/`` endpoints. A
+service holds only the keys of its callers and its own.
 The gateway drops any ``X-Internal-Auth`` a client sends and sets its own.
 """
 
@@ -28,9 +36,10 @@ from common.request_context import current_request_id
 
 INTERNAL_AUTH_HEADER = "X-Internal-Auth"
 ALGORITHM = "HS256"
-INTERNAL_AUTH_TTL = 60
+INTERNAL_AUTH_TTL = 30
 # Paths a service serves without the internal credential: probes and the staff admin.
 PUBLIC_PATH_PREFIXES = ("/health", "/ready", "/admin/", "/static/", "/metrics")
+_REQUIRED_CLAIMS = ["iss", "aud", "iat", "exp", "method", "path"]
 
 
 class InternalAuthError(Exception):
@@ -55,35 +64,69 @@ def sign_internal(
     audience: str,
     *,
     issuer: str,
+    method: str,
+    path: str,
     user_id: int | None = None,
     email: str | None = None,
     jti: str | None = None,
     token_exp: int | None = None,
     key: str | None = None,
 ) -> str:
-    """The ``X-Internal-Auth`` value for one request from ``issuer`` to ``audience``."""
+    """The ``X-Internal-Auth`` value for one ``method`` ``path`` request from ``issuer`` to ``audience``.
+
+    Signed with ``issuer``'s key in ``INTERNAL_AUTH_KEYS`` unless ``key`` is given.
+    """
     now = int(time.time())
-    claims = {"iss": issuer, "aud": audience, "iat": now, "exp": now + INTERNAL_AUTH_TTL}
+    claims = {
+        "iss": issuer,
+        "aud": audience,
+        "iat": now,
+        "exp": now + INTERNAL_AUTH_TTL,
+        "method": method.upper(),
+        "path": path,
+    }
     request_id = current_request_id()
     if request_id:
         claims["rid"] = request_id
     if user_id is not None:
         claims.update(sub=str(user_id), email=email, jti=jti, token_exp=token_exp)
-    return jwt.encode(claims, key or settings.INTERNAL_AUTH_KEY, algorithm=ALGORITHM)
+    return jwt.encode(
+        claims, key or settings.INTERNAL_AUTH_KEYS[issuer], algorithm=ALGORITHM, headers={"kid": issuer}
+    )
 
 
-def verify_internal(value: str, audience: str, key: str | None = None) -> dict:
-    """The claims of a valid credential for ``audience``; ``InternalAuthError`` otherwise."""
+def verify_internal(
+    value: str, audience: str, *, method: str, path: str, keys: dict[str, str] | None = None
+) -> dict:
+    """The claims of a valid credential for ``audience``, made for this ``method`` and ``path``; else ``InternalAuthError``.
+
+    Checked with the key of the caller its header names, among ``keys`` (this
+    service's ``INTERNAL_AUTH_KEYS``): a caller whose key this service does not
+    hold is refused, and so is a credential naming one caller and signed by another.
+    """
+    keys = settings.INTERNAL_AUTH_KEYS if keys is None else keys
     try:
-        return jwt.decode(
-            value,
-            key or settings.INTERNAL_AUTH_KEY,
-            algorithms=[ALGORITHM],
-            audience=audience,
-            options={"require": ["iss", "aud", "iat", "exp"]},
+        caller = jwt.get_unverified_header(value).get("kid")
+        key = keys.get(caller) if isinstance(caller, str) else None
+        if not key:
+            raise InternalAuthError("signed by no caller this service knows")
+        claims = jwt.decode(
+            value, key, algorithms=[ALGORITHM], audience=audience, options={"require": _REQUIRED_CLAIMS}
         )
     except jwt.PyJWTError as exc:
         raise InternalAuthError(str(exc)) from exc
+    if claims["iss"] != caller:
+        raise InternalAuthError("the caller it names did not sign it")
+    if claims["method"] != method.upper() or claims["path"] != path:
+        raise InternalAuthError("made for another request")
+    return claims
+
+
+def callers_for(path: str, callers: dict[str, tuple[str, ...]] | None = None) -> tuple[str, ...]:
+    """Who may call ``path``: the callers of its longest prefix in ``INTERNAL_AUTH_CALLERS``; none without one."""
+    callers = settings.INTERNAL_AUTH_CALLERS if callers is None else callers
+    matching = [prefix for prefix in callers if path.startswith(prefix)]
+    return tuple(callers[max(matching, key=len)]) if matching else ()
 
 
 def end_user_from_claims(claims: dict) -> EndUser | None:
@@ -98,8 +141,10 @@ def end_user_from_claims(claims: dict) -> EndUser | None:
 
 
 class InternalAuthMiddleware:
-    """Refuses (401 JSON) any API request to this service without a valid internal credential.
+    """Refuses any API request to this service without a valid internal credential from a caller it accepts.
 
+    401 JSON without a credential valid for this request; 403 ``Permission
+    denied`` when its caller may not call this path (``INTERNAL_AUTH_CALLERS``).
     On success ``request.internal_claims`` holds the claims and ``request.end_user``
     the vouched-for user, or ``None`` for an anonymous request (register, login).
     """
@@ -114,9 +159,11 @@ class InternalAuthMiddleware:
         if not value:
             return error_response("Requests must come through the gateway", 401)
         try:
-            claims = verify_internal(value, settings.SERVICE_NAME)
+            claims = verify_internal(value, settings.SERVICE_NAME, method=request.method, path=request.path)
         except InternalAuthError:
             return error_response("Invalid internal credential", 401)
+        if claims["iss"] not in callers_for(request.path):
+            return error_response("Permission denied", 403)
         request.internal_claims = claims
         request.end_user = end_user_from_claims(claims)
         return self.get_response(request)

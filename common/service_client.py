@@ -25,6 +25,7 @@ import logging
 import os
 import threading
 from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 
 import urllib3
 from django.conf import settings
@@ -92,10 +93,10 @@ class ServiceClient:
 
     def request(self, method: str, path: str, *, json_body: Any = None) -> ServiceResponse:
         """Send one request; its answer, or ``ServiceUnreachable`` / ``ServiceOutcomeUnknown``."""
-        headers = {
-            "Accept": "application/json",
-            INTERNAL_AUTH_HEADER: sign_internal(self.audience, issuer=settings.SERVICE_NAME),
-        }
+        url = self.base_url + path
+        # Made for this request: the path the peer will see, without the query.
+        signed = sign_internal(self.audience, issuer=settings.SERVICE_NAME, method=method, path=urlsplit(url).path)
+        headers = {"Accept": "application/json", INTERNAL_AUTH_HEADER: signed}
         request_id = current_request_id()
         if request_id:
             headers[REQUEST_ID_HEADER] = request_id
@@ -106,7 +107,7 @@ class ServiceClient:
         try:
             answer = pool().request(
                 method,
-                self.base_url + path,
+                url,
                 body=body,
                 headers=headers,
                 timeout=self.timeout,

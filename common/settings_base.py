@@ -4,7 +4,7 @@ Each project then names its service, its apps, its databases and its routes;
 what is here is the same for all three and lives once.
 """
 
-from common.env import env, redis_url
+from common.env import env, internal_auth_key_variable, redis_url
 
 # GENERAL
 # ------------------------------------------------------------------------------
@@ -78,9 +78,22 @@ REDIS_URL = redis_url()
 
 # SECURITY
 # ------------------------------------------------------------------------------
-# Signs the gateway's (and peers') X-Internal-Auth assertions (common.internal_auth).
-# Local and test runs share this fixed value; production settings require a real one.
-INTERNAL_AUTH_KEY = env.str("INTERNAL_AUTH_KEY", default="local-only-internal-auth-key-not-secret")
+# Each caller signs its X-Internal-Auth assertions with a key of its own
+# (common.internal_auth): INTERNAL_AUTH_GATEWAY_KEY, INTERNAL_AUTH_USERS_KEY,
+# INTERNAL_AUTH_AUTH_KEY. Local and test runs use these fixed values; production
+# settings hold only the keys a service needs, and refuse these, short ones and
+# one key shared by two callers.
+INTERNAL_AUTH_CALLER_NAMES = ("gateway", "users", "auth")
+LOCAL_INTERNAL_AUTH_KEYS = {
+    caller: f"local-only-{caller}-internal-auth-key-not-secret" for caller in INTERNAL_AUTH_CALLER_NAMES
+}
+INTERNAL_AUTH_KEYS = {
+    caller: env.str(internal_auth_key_variable(caller), default=LOCAL_INTERNAL_AUTH_KEYS[caller])
+    for caller in INTERNAL_AUTH_CALLER_NAMES
+}
+# Path prefix -> the callers that may call it (the longest prefix wins; a path no
+# prefix matches has no caller). Each service sets its own.
+INTERNAL_AUTH_CALLERS: dict[str, tuple[str, ...]] = {}
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

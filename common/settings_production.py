@@ -19,8 +19,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.exceptions import ImproperlyConfigured
 
-from common.env import database_url_variable, env
+from common.env import database_url_variable, env, internal_auth_key_variable
 from common.jwt_keys import key_id, pem_blocks
+from common.settings_base import LOCAL_INTERNAL_AUTH_KEYS
 
 
 def comma_list(value: str) -> list[str]:
@@ -83,6 +84,43 @@ def refuse_short_secret(variable: str, value: str) -> None:
         raise ImproperlyConfigured(
             f"{variable} is {len(value.encode())} bytes long; production takes at least {MINIMUM_SECRET_BYTES}."
         )
+
+
+def internal_auth_key_owners(service: str, callers: dict[str, tuple[str, ...]]) -> list[str]:
+    """Whose keys ``service`` holds: its own (it signs with it), then each caller ``callers`` accepts, once."""
+    owners = [service]
+    for accepted in callers.values():
+        owners += [caller for caller in accepted if caller not in owners]
+    return owners
+
+
+def internal_auth_key_variables(owners: list[str]) -> list[str]:
+    return [internal_auth_key_variable(owner) for owner in owners]
+
+
+def internal_auth_keys(values: dict[str, str], callers: list[str]) -> dict[str, str]:
+    """``INTERNAL_AUTH_KEYS`` of a production service: the key of each of ``callers`` from ``values``.
+
+    ``values`` is what :func:`require_environment` read (each ``internal_auth_key_variable``).
+    Refused, naming the variables: a local default (public in this repository), a
+    key shorter than 32 bytes, and one key given to two callers (either could then
+    act as the other).
+    """
+    keys = {caller: values[internal_auth_key_variable(caller)].strip() for caller in callers}
+    for caller, key in keys.items():
+        variable = internal_auth_key_variable(caller)
+        if key in LOCAL_INTERNAL_AUTH_KEYS.values():
+            raise ImproperlyConfigured(f"{variable} is a local-only default; production needs a secret of its own.")
+        refuse_short_secret(variable, key)
+    by_key: dict[str, list[str]] = {}
+    for caller, key in keys.items():
+        by_key.setdefault(key, []).append(internal_auth_key_variable(caller))
+    shared = [variables for variables in by_key.values() if len(variables) > 1]
+    if shared:
+        raise ImproperlyConfigured(
+            f"{' and '.join(shared[0])} hold the same key; each caller needs one of its own."
+        )
+    return keys
 
 
 def database_url_variables(service: str, aliases) -> list[str]:

@@ -106,3 +106,18 @@ def table_placement_problems() -> list[str]:
             elif alias != expected and table in tables:
                 problems.append(f"{table} also in {alias!r} (belongs in {expected!r})")
     return problems
+
+
+class InternalAuthClientMixin:
+    """A Django test client whose every request carries ``X-Internal-Auth`` made for it (its method and path).
+
+    ``signer(method, path)`` makes the header: an assertion is good for one request only.
+    """
+
+    def __init__(self, *args, signer, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.signer = signer
+
+    def request(self, **request):
+        request["HTTP_X_INTERNAL_AUTH"] = self.signer(request["REQUEST_METHOD"], request["PATH_INFO"])
+        return super().request(**request)

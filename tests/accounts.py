@@ -9,7 +9,9 @@ import uuid
 
 import jwt
 
+from common.env import internal_auth_key_variable
 from common.jwt_keys import local_key_pair
+from common.settings_base import LOCAL_INTERNAL_AUTH_KEYS
 from http_client import raw_request
 
 # Passes the auth service's password validators (length, not common, not numeric).
@@ -120,3 +122,21 @@ def forged(token: str, **changes) -> str:
     """``token`` with its payload changed and its original signature kept."""
     header, _, signature = token.split(".")
     return f"{header}.{b64({**claims_of(token), **changes})}.{signature}"
+
+
+def internal_key(system, caller: str) -> str:
+    """The key ``caller`` signs ``X-Internal-Auth`` with in ``system`` (its environment's, or the local default)."""
+    return system.config.env.get(internal_auth_key_variable(caller)) or LOCAL_INTERNAL_AUTH_KEYS[caller]
+
+
+def internal_assertion(
+    system, caller: str, audience: str, method: str, path: str, *, key: str | None = None, user_id: int | None = None,
+    **user_claims,
+) -> str:
+    """``X-Internal-Auth`` as ``caller`` signs it in ``system`` for one request (docs/accounts.md), with ``key``
+    instead of the caller's own when given; ``user_id`` and ``user_claims`` (email, jti, token_exp): the user."""
+    now = int(time.time())
+    claims = {"iss": caller, "aud": audience, "iat": now, "exp": now + 30, "method": method, "path": path}
+    if user_id is not None:
+        claims.update(sub=str(user_id), **user_claims)
+    return jwt.encode(claims, key or internal_key(system, caller), algorithm="HS256", headers={"kid": caller})

@@ -14,16 +14,13 @@ import time
 import urllib.parse
 import urllib.request
 
-import jwt
 import pytest
 
-from accounts import call, call_raw, new_account
+from accounts import call, call_raw, internal_assertion, new_account
 from event_support import manage, staff_account_create
 from metrics_support import sample_value, scrape
 
 STAFF_PASSWORD = "Support-Desk-Password-7"
-# common.settings_base's default, what the system's services sign with unless INTERNAL_AUTH_KEY says otherwise.
-LOCAL_INTERNAL_AUTH_KEY = "local-only-internal-auth-key-not-secret"
 
 
 @pytest.fixture(scope="module")
@@ -230,11 +227,10 @@ def direct_put(system, account, body) -> tuple[int, dict]:
     """``PUT /api/profile`` straight to the users service, signed as the gateway signs it: with Redis down
     the gateway itself refuses token-protected requests (revocation fails closed), so this is how the
     users service's own refusal is reached."""
-    key = system.config.env.get("INTERNAL_AUTH_KEY", LOCAL_INTERNAL_AUTH_KEY)
-    now = int(time.time())
-    claims = {"iss": "gateway", "aud": "users", "iat": now, "exp": now + 60, "sub": str(account["id"])}
-    claims.update(email=account["email"], jti="edge-test", token_exp=now + 600)
-    assertion = jwt.encode(claims, key, algorithm="HS256")
+    assertion = internal_assertion(
+        system, "gateway", "users", "PUT", "/api/profile",
+        user_id=account["id"], email=account["email"], jti="edge-test", token_exp=int(time.time()) + 600,
+    )
     status, _, answer = call(system.config.url("users"), "PUT", "/api/profile", body, headers={"X-Internal-Auth": assertion})
     return status, answer
 

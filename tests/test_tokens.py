@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import time
 from datetime import UTC, datetime
 
@@ -19,6 +18,8 @@ from accounts import (
     call,
     claims_of,
     forged,
+    internal_assertion,
+    internal_key,
     login,
     new_account,
     system_private_key,
@@ -179,21 +180,24 @@ def test_token_attacks_are_403_at_the_gateway(running_system, victim, attack, me
 # ------------------------------------------------------------------------------
 
 
-# The key the system's processes share (they inherit this environment).
-INTERNAL_AUTH_KEY = os.environ.get("INTERNAL_AUTH_KEY") or "local-only-internal-auth-key-not-secret"
-
-
-def _forged_internal(audience: str, user_id: int) -> dict[str, str]:
-    """Credentials a client might make up: wrong key, no signature, the right key for another service."""
+def _forged_internal(system, audience: str, method: str, path: str, user_id: int) -> dict[str, str]:
+    """Credentials a client might make up or capture: wrong key, no signature, the gateway's for another service
+    or another request, the gateway's key passing for the users service."""
     now = int(time.time())
-    claims = {"iss": "gateway", "aud": audience, "iat": now, "exp": now + 60, "sub": str(user_id)}
+    claims = {"iss": "gateway", "aud": audience, "iat": now, "exp": now + 30, "method": method, "path": path}
+    claims["sub"] = str(user_id)
+    other_method = "DELETE" if method != "DELETE" else "GET"
+    as_gateway = lambda **changes: internal_assertion(  # noqa: E731
+        system, "gateway", **{"audience": audience, "method": method, "path": path, "user_id": user_id, **changes}
+    )
     return {
-        "wrong-key": jwt.encode(claims, "not-the-internal-key-but-long-enough-for-hs256", algorithm="HS256"),
+        "wrong-key": jwt.encode(claims, "not-the-internal-key-but-long-enough-for-hs256", headers={"kid": "gateway"}),
         "alg-none": unsigned(claims),
-        "other-audience": jwt.encode(
-            {**claims, "aud": "users" if audience == "auth" else "auth"},
-            INTERNAL_AUTH_KEY,
-            algorithm="HS256",
+        "other-audience": as_gateway(audience="users" if audience == "auth" else "auth"),
+        "other-method": as_gateway(method=other_method),
+        "other-path": as_gateway(path=path + "/elsewhere"),
+        "gateway-key-as-users": internal_assertion(
+            system, "users", audience, method, path, user_id=user_id, key=internal_key(system, "gateway")
         ),
     }
 
@@ -222,9 +226,62 @@ def test_a_service_refuses_a_request_that_did_not_come_through_the_gateway(
     status, headers, answer = call(base, method, path, body, token=account["token"])
     assert (status, answer) == (401, {"error": "Requests must come through the gateway"})
     assert headers["Content-Type"] == "application/json"
-    for name, value in _forged_internal(service, account["id"]).items():
+    for name, value in _forged_internal(system, service, method, path, account["id"]).items():
         status, _, answer = call(base, method, path, body, token=account["token"], headers={"X-Internal-Auth": value})
         assert (status, answer) == (401, {"error": "Invalid internal credential"}), name
+
+
+# Each auth endpoint, and who may call it: the gateway the public API, the users service the internal one.
+AUTH_CALLERS = [
+    ("POST", "/api/login", {"email": "direct@example.com", "password": PASSWORD}, "gateway", "users"),
+    ("POST", "/internal/credentials/{id}/end-sessions", None, "users", "gateway"),
+    ("GET", "/internal/credentials/{id}/state", None, "users", "gateway"),
+    ("DELETE", "/internal/credentials/{id}", None, "users", "gateway"),
+]
+
+
+@pytest.mark.parametrize(
+    "method, path, body, caller, other", AUTH_CALLERS, ids=[f"{c[1].split('/')[2]}-{c[0]}" for c in AUTH_CALLERS]
+)
+def test_the_auth_service_takes_each_endpoint_from_its_own_caller_only(running_system, victim, method, path, body,
+                                                                       caller, other):
+    system, _ = running_system
+    base, path = system.config.url("auth"), path.format(id=victim["id"])
+
+    # The other caller's own, valid credential: not allowed here.
+    status, _, answer = call(base, method, path, body, headers={
+        "X-Internal-Auth": internal_assertion(system, other, "auth", method, path)})
+    assert (status, answer) == (403, {"error": "Permission denied"})
+    # The other caller's key (leaked, say) passing for the right caller: not its key.
+    forged = internal_assertion(system, caller, "auth", method, path, key=internal_key(system, other))
+    status, _, answer = call(base, method, path, body, headers={"X-Internal-Auth": forged})
+    assert (status, answer) == (401, {"error": "Invalid internal credential"})
+    # The victim's session survived every attempt.
+    assert profile_status(system.gateway_url, victim["token"]) == 200
+
+
+def test_the_users_services_own_credential_reaches_the_internal_endpoints(running_system, victim):
+    system, _ = running_system
+    path = f"/internal/credentials/{victim['id']}/state"
+    signed = internal_assertion(system, "users", "auth", "GET", path)
+
+    status, _, answer = call(system.config.url("auth"), "GET", path, headers={"X-Internal-Auth": signed})
+
+    assert (status, answer["user_id"], answer["is_active"]) == (200, victim["id"], True)
+
+
+def test_a_captured_gateway_credential_works_for_its_own_request_only(running_system, victim):
+    """What the gateway sent for one request cannot be replayed for another (another method, another path)."""
+    system, _ = running_system
+    users = system.config.url("users")
+    captured = internal_assertion(system, "gateway", "users", "GET", "/api/profile", user_id=victim["id"],
+                                  email=victim["email"], jti="captured", token_exp=int(time.time()) + 600)
+
+    assert call(users, "GET", "/api/profile", headers={"X-Internal-Auth": captured})[0] == 200
+    for method, path, body in [("PUT", "/api/profile", {"name": "Mallory"}), ("GET", "/api/profile/preferences", None)]:
+        status, _, answer = call(users, method, path, body, headers={"X-Internal-Auth": captured})
+        assert (status, answer) == (401, {"error": "Invalid internal credential"}), path
+    assert call(system.gateway_url, "GET", "/api/profile", token=victim["token"])[2]["user"]["name"] == "Victim"
 
 
 # LEGACY TOKENS: honoured while LEGACY_JWT_SECRET is set, under the same revocation rules

@@ -6,20 +6,30 @@ import pytest
 from django.test import Client
 
 from common.emails import canonical_email
-from common.internal_auth import INTERNAL_AUTH_HEADER, sign_internal
-from common.testing import free_port
+from common.internal_auth import sign_internal
+from common.testing import InternalAuthClientMixin, free_port
 from users.models import Profile
 from users.tests.fake_auth import FakeAuthService
 
 
-def gateway_headers(user_id: int | None = None, email: str = "") -> dict[str, str]:
-    """``X-Internal-Auth`` as the gateway sets it: for an end user, or anonymous (``user_id=None``)."""
+def gateway_signer(user_id: int | None = None, email: str = ""):
+    """``signer(method, path)``: ``X-Internal-Auth`` as the gateway signs it, for an end user or anonymous."""
     if user_id is None:
-        return {INTERNAL_AUTH_HEADER: sign_internal("users", issuer="gateway")}
-    value = sign_internal(
-        "users", issuer="gateway", user_id=user_id, email=email, jti="j", token_exp=int(time.time()) + 3600
+        return lambda method, path: sign_internal("users", issuer="gateway", method=method, path=path)
+    return lambda method, path: sign_internal(
+        "users",
+        issuer="gateway",
+        method=method,
+        path=path,
+        user_id=user_id,
+        email=email,
+        jti="j",
+        token_exp=int(time.time()) + 3600,
     )
-    return {INTERNAL_AUTH_HEADER: value}
+
+
+class GatewayClient(InternalAuthClientMixin, Client):
+    """A test client whose requests come through the gateway."""
 
 
 @pytest.fixture(autouse=True)
@@ -43,7 +53,7 @@ def make_profile():
 @pytest.fixture
 def anonymous_client() -> Client:
     """A client whose requests come through the gateway without an end user (register)."""
-    return Client(headers=gateway_headers())
+    return GatewayClient(signer=gateway_signer())
 
 
 @pytest.fixture
@@ -51,7 +61,7 @@ def client_for():
     """``client_for(profile)``: a client whose requests the gateway vouched for as that user."""
 
     def make(profile) -> Client:
-        return Client(headers=gateway_headers(profile.pk, profile.email))
+        return GatewayClient(signer=gateway_signer(profile.pk, profile.email))
 
     return make
 

@@ -1,9 +1,11 @@
 """A minimal project for testing ``common`` on its own: two databases, the shared settings."""
 
 from common.settings_base import *  # noqa: F403
-from common.settings_base import DJANGO_APPS
+from common.settings_base import DJANGO_APPS, INTERNAL_AUTH_KEYS
 
 SERVICE_NAME = "common-tests"
+# This pretend service signs its calls to peers (common.service_client) with a key of its own.
+INTERNAL_AUTH_KEYS = {**INTERNAL_AUTH_KEYS, SERVICE_NAME: "common-tests-internal-auth-key-not-secret"}
 SECRET_KEY = "test-only-not-a-secret"
 ALLOWED_HOSTS = ["testserver"]
 INSTALLED_APPS = DJANGO_APPS + ["rest_framework", "common"]

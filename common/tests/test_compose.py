@@ -188,10 +188,12 @@ def test_postgres_creates_each_services_databases_on_first_start(services):
 # ---------------------------------------------------------------------------------
 
 SECRETS = {
-    "django": ["INTERNAL_AUTH_KEY"],
-    "gateway": ["DJANGO_SECRET_KEY", "JWT_PUBLIC_KEY"],
-    "users": ["DJANGO_SECRET_KEY"],
-    "auth": ["DJANGO_SECRET_KEY", "JWT_PRIVATE_KEY"],
+    "gateway": ["DJANGO_SECRET_KEY", "INTERNAL_AUTH_GATEWAY_KEY", "JWT_PUBLIC_KEY"],
+    "users": ["DJANGO_SECRET_KEY", "INTERNAL_AUTH_USERS_KEY", "INTERNAL_AUTH_GATEWAY_KEY"],
+    "auth": [
+        "DJANGO_SECRET_KEY", "INTERNAL_AUTH_AUTH_KEY", "INTERNAL_AUTH_GATEWAY_KEY", "INTERNAL_AUTH_USERS_KEY",
+        "JWT_PRIVATE_KEY",
+    ],
     "postgres": ["POSTGRES_PASSWORD", "USERS_DB_PASSWORD", "AUTH_DB_PASSWORD"],
 }
 

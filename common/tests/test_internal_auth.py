@@ -7,46 +7,107 @@ from django.test import override_settings
 from common.internal_auth import (
     INTERNAL_AUTH_HEADER,
     InternalAuthError,
+    callers_for,
     end_user_from_claims,
     sign_internal,
     verify_internal,
 )
+from common.settings_base import LOCAL_INTERNAL_AUTH_KEYS
+
+GATEWAY_KEY = LOCAL_INTERNAL_AUTH_KEYS["gateway"]
 
 
-def test_a_signed_assertion_verifies_for_its_audience_and_carries_the_user():
-    value = sign_internal("users", issuer="gateway", user_id=7, email="a@b.c", jti="j1", token_exp=123)
-    claims = verify_internal(value, "users")
+def verify(value: str, audience: str = "users", method: str = "GET", path: str = "/api/profile") -> dict:
+    return verify_internal(value, audience, method=method, path=path)
+
+
+def sign(audience: str = "users", issuer: str = "gateway", method: str = "GET", path: str = "/api/profile", **extra):
+    return sign_internal(audience, issuer=issuer, method=method, path=path, **extra)
+
+
+def test_a_signed_assertion_verifies_for_its_audience_and_request_and_carries_the_user():
+    value = sign(user_id=7, email="a@b.c", jti="j1", token_exp=123)
+    claims = verify(value)
     user = end_user_from_claims(claims)
     assert (claims["iss"], user.id, user.email, user.jti, user.token_exp) == ("gateway", 7, "a@b.c", "j1", 123)
+    assert (claims["method"], claims["path"], claims["exp"] - claims["iat"]) == ("GET", "/api/profile", 30)
+    assert jwt.get_unverified_header(value)["kid"] == "gateway"
 
 
 def test_an_anonymous_assertion_has_no_user():
-    assert end_user_from_claims(verify_internal(sign_internal("auth", issuer="gateway"), "auth")) is None
+    assert end_user_from_claims(verify(sign("auth", path="/api/login"), "auth", path="/api/login")) is None
+
+
+def test_each_caller_signs_with_its_own_key():
+    users_signed = sign("auth", issuer="users", method="POST", path="/internal/credentials")
+
+    assert verify(users_signed, "auth", "POST", "/internal/credentials")["iss"] == "users"
+    with pytest.raises(jwt.InvalidSignatureError):  # the users service's assertion checked with the gateway's key
+        jwt.decode(users_signed, GATEWAY_KEY, algorithms=["HS256"], audience="auth")
+
+
+def _claims(**changes) -> dict:
+    now = int(time.time())
+    return {"iss": "gateway", "aud": "users", "iat": now, "exp": now + 30, "method": "GET", "path": "/api/profile",
+            **changes}
 
 
 @pytest.mark.parametrize(
     "forge",
     [
-        lambda: sign_internal("auth", issuer="gateway"),  # meant for another service
-        lambda: sign_internal("users", issuer="gateway", key="another-key"),
-        lambda: jwt.encode({"iss": "gateway", "aud": "users", "iat": 1, "exp": int(time.time()) - 5},
-                           "local-only-internal-auth-key-not-secret", algorithm="HS256"),
-        lambda: jwt.encode({"iss": "gateway", "aud": "users", "iat": 1, "exp": int(time.time()) + 60},
-                           None, algorithm="none"),
+        lambda: sign("auth"),  # meant for another service
+        lambda: sign(key="another-key-that-is-long-enough-for-hs256"),
+        lambda: sign(method="PUT"),  # made for another request: the same path, another method
+        lambda: sign(path="/api/profile/preferences"),  # ... another path
+        lambda: jwt.encode(_claims(exp=int(time.time()) - 5), GATEWAY_KEY, headers={"kid": "gateway"}),
+        lambda: jwt.encode(_claims(method=None, path=None), GATEWAY_KEY, headers={"kid": "gateway"}),
+        # A leaked gateway key: claiming to be the users service, or naming it only in the header.
+        lambda: jwt.encode(_claims(iss="users"), GATEWAY_KEY, headers={"kid": "users"}),
+        lambda: jwt.encode(_claims(iss="users"), GATEWAY_KEY, headers={"kid": "gateway"}),
+        lambda: jwt.encode(_claims(), GATEWAY_KEY),  # no kid: no caller
+        lambda: jwt.encode(_claims(iss="monolith"), GATEWAY_KEY, headers={"kid": "monolith"}),
+        lambda: jwt.encode(_claims(), None, algorithm="none", headers={"kid": "gateway"}),
         lambda: "not-a-token",
     ],
-    ids=["wrong-audience", "wrong-key", "expired", "alg-none", "garbage"],
+    ids=["wrong-audience", "wrong-key", "other-method", "other-path", "expired", "unbound", "gateway-key-as-users",
+         "kid-and-iss-differ", "no-kid", "unknown-caller", "alg-none", "garbage"],
 )
-def test_anything_but_a_valid_assertion_is_refused(forge):
+def test_anything_but_a_valid_assertion_for_this_request_is_refused(forge):
     with pytest.raises(InternalAuthError):
-        verify_internal(forge(), "users")
+        verify(forge())
 
 
-@override_settings(SERVICE_NAME="users", MIDDLEWARE=["common.internal_auth.InternalAuthMiddleware"])
-def test_the_middleware_refuses_api_requests_without_the_credential(client):
+def test_a_service_checks_only_with_the_keys_it_holds():
+    value = sign("auth", issuer="users", method="POST", path="/internal/credentials")
+
+    with pytest.raises(InternalAuthError):
+        verify_internal(value, "auth", method="POST", path="/internal/credentials", keys={"gateway": GATEWAY_KEY})
+
+
+def test_the_callers_of_a_path_are_those_of_its_longest_prefix():
+    callers = {"/api/": ("gateway",), "/internal/": ("users",), "/internal/open": ("users", "gateway")}
+
+    assert callers_for("/api/login", callers) == ("gateway",)
+    assert callers_for("/internal/credentials/4/state", callers) == ("users",)
+    assert callers_for("/internal/open/x", callers) == ("users", "gateway")
+    assert callers_for("/elsewhere", callers) == ()
+
+
+@override_settings(
+    SERVICE_NAME="users",
+    MIDDLEWARE=["common.internal_auth.InternalAuthMiddleware"],
+    INTERNAL_AUTH_CALLERS={"/refuse": ("gateway",), "/echo": ("users",)},
+)
+def test_the_middleware_refuses_api_requests_without_a_credential_for_them_from_a_caller_they_accept(client):
     assert client.get("/refuse").json() == {"error": "Requests must come through the gateway"}
     assert client.get("/refuse", HTTP_X_INTERNAL_AUTH="forged").status_code == 401
-    signed = sign_internal("users", issuer="gateway")
+    signed = sign(path="/refuse")
     response = client.get("/refuse", headers={INTERNAL_AUTH_HEADER: signed})
     assert response.json() == {"error": "User already exists"}  # reached the view
+    # The same assertion replayed on another request.
+    replayed = client.post("/refuse", headers={INTERNAL_AUTH_HEADER: signed})
+    assert (replayed.status_code, replayed.json()) == (401, {"error": "Invalid internal credential"})
+    # A valid assertion of a caller this path does not accept.
+    refused = client.get("/echo", headers={INTERNAL_AUTH_HEADER: sign(path="/echo")})
+    assert (refused.status_code, refused.json()) == (403, {"error": "Permission denied"})
     assert client.get("/health").status_code == 200  # probes stay open

@@ -27,15 +27,16 @@ POSTGRES = "postgres://postgres@127.0.0.1:5432"
 # What each project refuses to start without, in the order its message names them.
 REQUIRED = {
     "users": [
-        "DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "INTERNAL_AUTH_KEY",
+        "DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "INTERNAL_AUTH_USERS_KEY", "INTERNAL_AUTH_GATEWAY_KEY",
         "USERS_DB_DEFAULT_URL", "USERS_DB_USERS_URL", "REDIS_URL", "AUTH_SERVICE_URL",
     ],
     "auth": [
-        "DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "INTERNAL_AUTH_KEY",
+        "DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS",
+        "INTERNAL_AUTH_AUTH_KEY", "INTERNAL_AUTH_GATEWAY_KEY", "INTERNAL_AUTH_USERS_KEY",
         "AUTH_DB_DEFAULT_URL", "AUTH_DB_CREDENTIALS_URL", "REDIS_URL", "JWT_PRIVATE_KEY",
     ],
     "gateway": [
-        "DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "INTERNAL_AUTH_KEY",
+        "DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "INTERNAL_AUTH_GATEWAY_KEY",
         "REDIS_URL", "USERS_SERVICE_URL", "AUTH_SERVICE_URL", "JWT_PUBLIC_KEY",
     ],
 }
@@ -75,7 +76,9 @@ def production_env(bare_env, key_pair) -> dict[str, str]:
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "accounts.example.com, users, auth",
         "DJANGO_CSRF_TRUSTED_ORIGINS": "https://accounts.example.com",
-        "INTERNAL_AUTH_KEY": secrets.token_urlsafe(48),
+        "INTERNAL_AUTH_GATEWAY_KEY": secrets.token_urlsafe(48),
+        "INTERNAL_AUTH_USERS_KEY": secrets.token_urlsafe(48),
+        "INTERNAL_AUTH_AUTH_KEY": secrets.token_urlsafe(48),
         "REDIS_URL": "redis://127.0.0.1:1/0",  # nothing listens: no test writes to a real Redis
         "USERS_DB_DEFAULT_URL": f"{POSTGRES}/users_default",
         "USERS_DB_USERS_URL": f"{POSTGRES}/users",
@@ -164,15 +167,45 @@ def test_without_its_variables_a_project_refuses_to_start_naming_every_one(proje
 def test_only_what_is_missing_is_named(project, production_env):
     env = dict(production_env)
     del env["DJANGO_SECRET_KEY"]
-    env["INTERNAL_AUTH_KEY"] = "  "
+    env["INTERNAL_AUTH_GATEWAY_KEY"] = "  "
     result = manage_check(project, env)
     assert result.returncode != 0
-    assert "unset or empty now: DJANGO_SECRET_KEY, INTERNAL_AUTH_KEY." in result.stderr
+    assert "unset or empty now: DJANGO_SECRET_KEY, INTERNAL_AUTH_GATEWAY_KEY." in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("project", "variable", "value", "message"),
+    [
+        ("gateway", "INTERNAL_AUTH_GATEWAY_KEY", "local-only-gateway-internal-auth-key-not-secret",
+         "INTERNAL_AUTH_GATEWAY_KEY is a local-only default; production needs a secret of its own."),
+        ("users", "INTERNAL_AUTH_USERS_KEY", "local-only-auth-internal-auth-key-not-secret",
+         "INTERNAL_AUTH_USERS_KEY is a local-only default"),
+        ("auth", "INTERNAL_AUTH_USERS_KEY", "short-key",
+         "INTERNAL_AUTH_USERS_KEY is 9 bytes long; production takes at least 32."),
+    ],
+    ids=["default", "another-callers-default", "short"],
+)
+def test_a_local_default_or_short_internal_key_is_refused_by_name(project, variable, value, message, production_env):
+    result = manage_check(project, {**production_env, variable: value})
+
+    assert result.returncode != 0
+    assert f"ImproperlyConfigured: {message}" in result.stderr
+
+
+@pytest.mark.parametrize("project", ["users", "auth"])
+def test_one_key_for_two_callers_is_refused(project, production_env):
+    shared = {**production_env, "INTERNAL_AUTH_USERS_KEY": production_env["INTERNAL_AUTH_GATEWAY_KEY"]}
+
+    result = manage_check(project, shared)
+
+    assert result.returncode != 0
+    assert "hold the same key; each caller needs one of its own." in result.stderr
+    assert "INTERNAL_AUTH_GATEWAY_KEY" in result.stderr.splitlines()[-1]
 
 
 @pytest.mark.parametrize("project", ["users", "auth"])
 def test_a_database_on_sqlite_is_refused(project, production_env, tmp_path):
-    variable = REQUIRED[project][3]
+    variable = next(name for name in REQUIRED[project] if "_DB_" in name)
     result = manage_check(project, {**production_env, variable: f"sqlite:///{tmp_path / 'db.sqlite3'}"})
     assert result.returncode != 0
     assert f"{variable} point at SQLite" in result.stderr

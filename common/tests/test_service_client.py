@@ -83,8 +83,15 @@ def test_sends_json_signed_for_the_peer_and_returns_status_and_json(peer):
     method, path, headers, body = peer.requests[0]
     assert (method, path, json.loads(body)) == ("POST", "/internal/things", {"a": 1})
     assert headers["Content-Type"] == "application/json"
-    claims = verify_internal(headers["X-Internal-Auth"], "auth")
+    claims = verify_internal(headers["X-Internal-Auth"], "auth", method="POST", path="/internal/things")
     assert (claims["iss"], "sub" in claims) == ("common-tests", False)
+
+
+def test_the_assertion_is_made_for_the_path_the_peer_sees(peer):
+    client_for(peer.url + "/base").request("GET", "/internal/things?page=2")
+
+    headers = peer.requests[0][2]
+    assert verify_internal(headers["X-Internal-Auth"], "auth", method="GET", path="/base/internal/things")
 
 
 def test_propagates_the_request_id_of_the_work_in_progress(peer):
@@ -95,7 +102,7 @@ def test_propagates_the_request_id_of_the_work_in_progress(peer):
         request_id_var.reset(token)
     headers = peer.requests[0][2]
     assert headers["X-Request-ID"] == "req-42"
-    assert verify_internal(headers["X-Internal-Auth"], "auth")["rid"] == "req-42"
+    assert verify_internal(headers["X-Internal-Auth"], "auth", method="GET", path="/x")["rid"] == "req-42"
 
 
 def test_no_request_id_header_outside_a_request(peer):

@@ -160,19 +160,24 @@ def upstream_headers(
     headers["X-Forwarded-Proto"] = request.scheme
     headers[REQUEST_ID_HEADER] = request.request_id
     if route.signed:
-        headers[INTERNAL_AUTH_HEADER] = internal_assertion(route.upstream, identity)
+        headers[INTERNAL_AUTH_HEADER] = internal_assertion(route.upstream, identity, request.method, request.path)
         if extra_headers:
             headers.update(extra_headers)
     return headers
 
 
-def internal_assertion(upstream: str, identity: Identity | None) -> str:
-    """``X-Internal-Auth`` for one request to ``upstream``, naming the user when there is one."""
+def internal_assertion(upstream: str, identity: Identity | None, method: str, path: str) -> str:
+    """``X-Internal-Auth`` for one ``method`` ``path`` request to ``upstream``, naming the user when there is one.
+
+    The path is the one forwarded: a service's base URLs carry no path of their own.
+    """
     if identity is None:
-        return sign_internal(upstream, issuer=ISSUER)
+        return sign_internal(upstream, issuer=ISSUER, method=method, path=path)
     return sign_internal(
         upstream,
         issuer=ISSUER,
+        method=method,
+        path=path,
         user_id=identity.user_id,
         email=identity.email,
         jti=identity.jti,

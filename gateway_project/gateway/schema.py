@@ -151,7 +151,7 @@ def fetch_part(upstream: str, path: str) -> dict | None:
     headers = {
         # drf-spectacular answers YAML unless asked for JSON.
         "Accept": "application/vnd.oai.openapi+json, application/json;q=0.9",
-        INTERNAL_AUTH_HEADER: sign_internal(upstream, issuer=ISSUER),
+        INTERNAL_AUTH_HEADER: sign_internal(upstream, issuer=ISSUER, method="GET", path=path),
     }
     if request_id := current_request_id():
         headers[REQUEST_ID_HEADER] = request_id

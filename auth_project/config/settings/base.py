@@ -25,6 +25,9 @@ MIDDLEWARE = [
     "common.internal_auth.InternalAuthMiddleware",
     *MIDDLEWARE[_after_metrics:],
 ]
+# Who may call what (common.internal_auth): the public API is the gateway's to forward,
+# the internal endpoints (credentials at registration, the staff admin's tools) the users service's.
+INTERNAL_AUTH_CALLERS = {"/api/": ("gateway",), "/internal/": ("users",)}
 
 # DATABASES: Django's own tables in "default", the service's data in "credentials"
 # ------------------------------------------------------------------------------

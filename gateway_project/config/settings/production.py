@@ -7,21 +7,31 @@ Start-up fails with one message naming every variable that is missing
 from common.settings_base import simple_jwt_settings
 
 from .base import *  # noqa: F403
-from .base import LEGACY_JWT_SECRET, SERVICE_NAME
+from .base import INTERNAL_AUTH_CALLERS, LEGACY_JWT_SECRET, SERVICE_NAME
 
 # After base, so HTTPS, HSTS and secure cookies override it.
 from common.settings_production import *  # noqa: E402, F403, I001
-from common.settings_production import allowed_hosts, refuse_short_secret, require_environment, rsa_public_keys_pem
+from common.settings_production import (
+    allowed_hosts,
+    internal_auth_key_owners,
+    internal_auth_key_variables,
+    internal_auth_keys,
+    refuse_short_secret,
+    require_environment,
+    rsa_public_keys_pem,
+)
 
 # REQUIRED
 # ------------------------------------------------------------------------------
-# The gateway has no database; it needs to know where the services answer.
+# The gateway has no database; it needs to know where the services answer, and
+# the key it signs its X-Internal-Auth with (no one calls it with one).
+_internal_auth_key_owners = internal_auth_key_owners(SERVICE_NAME, INTERNAL_AUTH_CALLERS)
 _required = require_environment(
     SERVICE_NAME,
     [
         "DJANGO_SECRET_KEY",
         "DJANGO_ALLOWED_HOSTS",
-        "INTERNAL_AUTH_KEY",
+        *internal_auth_key_variables(_internal_auth_key_owners),
         "REDIS_URL",
         "USERS_SERVICE_URL",
         "AUTH_SERVICE_URL",
@@ -30,7 +40,7 @@ _required = require_environment(
 )
 SECRET_KEY = _required["DJANGO_SECRET_KEY"]
 ALLOWED_HOSTS = allowed_hosts(_required["DJANGO_ALLOWED_HOSTS"])
-INTERNAL_AUTH_KEY = _required["INTERNAL_AUTH_KEY"]
+INTERNAL_AUTH_KEYS = internal_auth_keys(_required, _internal_auth_key_owners)
 
 # TOKENS: the gateway verifies users' tokens and never signs one, so it has no private key
 # ------------------------------------------------------------------------------

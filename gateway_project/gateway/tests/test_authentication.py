@@ -17,7 +17,7 @@ from jwt.algorithms import RSAAlgorithm
 from django.test import override_settings
 
 from common import revocation
-from common.internal_auth import verify_internal
+from common.internal_auth import InternalAuthError, verify_internal
 from common.jwt_keys import key_id, local_key_pair
 
 from .tokens import LEGACY_SECRET, access_claims, access_token, bearer, legacy_token, new_user_id, sign
@@ -108,8 +108,9 @@ def assert_refused(response, status: int, body: dict, *upstreams) -> None:
 
 
 def internal_claims(received, audience: str) -> dict:
+    """The gateway's assertion on a forwarded request, checked as the service checks it: made for that request."""
     [value] = received.header_values("X-Internal-Auth")
-    return verify_internal(value, audience)
+    return verify_internal(value, audience, method=received.method, path=received.target.partition("?")[0])
 
 
 # NO TOKEN: 401
@@ -208,7 +209,19 @@ def test_a_valid_token_reaches_the_service_with_the_user_in_the_internal_credent
         claims["jti"],
         claims["exp"],
     )
-    assert internal["exp"] - internal["iat"] <= 60
+    assert internal["exp"] - internal["iat"] <= 30
+    assert (internal["method"], internal["path"]) == ("PUT", "/api/profile")
+
+
+def test_the_credential_is_made_for_the_forwarded_request_and_no_other(client, upstreams):
+    client.get("/api/profile/preferences?lang=en", headers=bearer(access_token()))
+
+    [received] = upstreams["users"].received
+    [value] = received.header_values("X-Internal-Auth")
+    assert verify_internal(value, "users", method="GET", path="/api/profile/preferences")
+    for method, path in [("PUT", "/api/profile/preferences"), ("GET", "/api/profile")]:
+        with pytest.raises(InternalAuthError):
+            verify_internal(value, "users", method=method, path=path)
 
 
 def test_the_credential_is_for_the_service_the_route_goes_to(client, upstreams):

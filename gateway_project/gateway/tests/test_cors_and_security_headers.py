@@ -174,7 +174,7 @@ def test_production_allows_only_the_configured_origins_and_sends_hsts(tmp_path):
         CORS_ALLOWED_ORIGINS="https://app.example.com,https://m.example.com",
         DJANGO_SECRET_KEY="x" * 50,
         DJANGO_ALLOWED_HOSTS="api.example.com",
-        INTERNAL_AUTH_KEY="k" * 48,
+        INTERNAL_AUTH_GATEWAY_KEY="k" * 48,
         REDIS_URL="redis://127.0.0.1:6379/0",
         USERS_SERVICE_URL="http://users:8000",
         AUTH_SERVICE_URL="http://auth:8000",

@@ -76,7 +76,7 @@ def schema_service(name: str, document: dict):
         if received.target != f"/api/schema/{name}":
             return json_answer(404, {"error": "Not found"})
         try:
-            verify_internal(received.header("X-Internal-Auth") or "", name)
+            verify_internal(received.header("X-Internal-Auth") or "", name, method="GET", path=received.target)
         except InternalAuthError:
             return json_answer(401, {"error": "Requests must come through the gateway"})
         return json_answer(200, document)

@@ -26,6 +26,8 @@ MIDDLEWARE = [
     "common.internal_auth.InternalAuthMiddleware",
     *MIDDLEWARE[_after_metrics:],
 ]
+# Who may call what (common.internal_auth): the public API is the gateway's to forward.
+INTERNAL_AUTH_CALLERS = {"/api/": ("gateway",)}
 # The staff admin's CSS and JavaScript, served by the service itself (the gateway routes /static/ here).
 MIDDLEWARE.insert(
     MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "whitenoise.middleware.WhiteNoiseMiddleware"

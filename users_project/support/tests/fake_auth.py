@@ -66,7 +66,9 @@ class FakeAuthSupport:
             def _handle(self):
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 try:
-                    issuer = verify_internal(self.headers.get("X-Internal-Auth", ""), "auth")["iss"]
+                    issuer = verify_internal(
+                        self.headers.get("X-Internal-Auth", ""), "auth", method=self.command, path=self.path
+                    )["iss"]
                 except InternalAuthError:
                     return self._answer(401, {"error": "Invalid internal credential"})
                 match = PATH.fullmatch(self.path)

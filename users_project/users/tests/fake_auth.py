@@ -65,7 +65,9 @@ class FakeAuthService:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
                 try:
-                    issuer = verify_internal(self.headers.get("X-Internal-Auth", ""), "auth")["iss"]
+                    issuer = verify_internal(
+                        self.headers.get("X-Internal-Auth", ""), "auth", method=self.command, path=self.path
+                    )["iss"]
                 except InternalAuthError:
                     return self._answer(401, {"error": "Invalid internal credential"})
                 fake.calls.append(Call(self.command, self.path, json.loads(raw) if raw else None, issuer))
