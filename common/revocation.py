@@ -8,11 +8,14 @@ Three kinds of entry, each as cheap to check as a ``GET``:
     revocation:user:<id>          the user's minimum token version (password change,
                                   deactivation, "end all sessions"): tokens whose "ver"
                                   claim is lower are revoked; no expiry
-    revocation:disabled:<id>      the user is deactivated or deleted: every token of theirs
-                                  is refused, whatever its version. Written by the users
+    revocation:disabled:<id>      "never": the user is deactivated or deleted, every token of
+                                  theirs is refused, whatever its version; after a
+                                  reactivation, its instant (epoch seconds): tokens issued
+                                  ("iat") before it stay refused. Written by the users
                                   service in the transaction of the change, so it holds
                                   from the commit on, before the auth service hears of
-                                  it; removed by a reactivation; no expiry
+                                  it (whose token version then revokes the same tokens
+                                  for good); no expiry
 
 The auth service keeps each user's version in its database too
 (``Credential.token_version``), so the Redis copy can be rebuilt; the users
@@ -96,26 +99,44 @@ def _disabled_key(user_id: int) -> str:
     return f"{PREFIX}:disabled:{user_id}"
 
 
+NEVER = "never"
+
+
 def user_disable(client: redis.Redis, user_id: int) -> None:
     """Refuse every token of ``user_id`` from now on (deactivated or deleted), until ``user_enable``."""
     try:
-        client.set(_disabled_key(user_id), 1)
+        client.set(_disabled_key(user_id), NEVER)
     except redis.RedisError as exc:
         raise RevocationUnavailable(str(exc)) from exc
 
 
-def user_enable(client: redis.Redis, user_id: int) -> None:
-    """Undo ``user_disable`` (reactivation). Tokens revoked meanwhile by version stay revoked."""
+def user_enable(client: redis.Redis, user_id: int, *, at: int) -> None:
+    """Accept ``user_id``'s tokens issued from ``at`` (epoch seconds) on: a reactivation.
+
+    Tokens issued before stay refused: a deactivation ended them, even before the
+    auth service revokes them by version.
+    """
     try:
-        client.delete(_disabled_key(user_id))
+        client.set(_disabled_key(user_id), at)
     except redis.RedisError as exc:
         raise RevocationUnavailable(str(exc)) from exc
 
 
-def user_disabled(client: redis.Redis, user_id: int) -> bool:
-    """Whether ``user_id`` is deactivated or deleted (``user_disable``). One round trip."""
+def _refused_by_status(value, issued_at: float) -> bool:
+    """Whether the value of ``revocation:disabled:<id>`` refuses a token issued at ``issued_at``."""
+    if value is None:
+        return False
+    text = value.decode() if isinstance(value, bytes) else str(value)
+    return not text.isdigit() or issued_at < int(text)
+
+
+def user_tokens_refused(client: redis.Redis, user_id: int, *, issued_at: float) -> bool:
+    """Whether the users service refuses ``user_id``'s tokens issued at ``issued_at`` (``user_disable``). One round trip.
+
+    A token about to be issued (a login): ``issued_at`` now.
+    """
     try:
-        return client.exists(_disabled_key(user_id)) > 0
+        return _refused_by_status(client.get(_disabled_key(user_id)), issued_at)
     except redis.RedisError as exc:
         raise RevocationUnavailable(str(exc)) from exc
 
@@ -128,18 +149,22 @@ def revocation_keys(*, user_id: int, jti: str, family: str | None) -> list[str]:
     return keys
 
 
-def revoked(values: list, *, version: int) -> bool:
-    """Whether the values of ``revocation_keys`` revoke a token of ``version``."""
-    token_revoked, minimum_version, *revoked_outright = values
-    if any(value is not None for value in (token_revoked, *revoked_outright)):
+def revoked(values: list, *, version: int, issued_at: float) -> bool:
+    """Whether the values of ``revocation_keys`` revoke a token of ``version`` issued at ``issued_at``."""
+    token_revoked, minimum_version, status, *family_revoked = values
+    if token_revoked is not None or any(value is not None for value in family_revoked):
+        return True
+    if _refused_by_status(status, issued_at):
         return True
     return minimum_version is not None and version < int(minimum_version)
 
 
-def is_revoked(client: redis.Redis, *, user_id: int, jti: str, version: int, family: str | None) -> bool:
+def is_revoked(
+    client: redis.Redis, *, user_id: int, jti: str, version: int, family: str | None, issued_at: float
+) -> bool:
     """Whether a token with these claims was revoked. One round trip."""
     try:
         values = client.mget(revocation_keys(user_id=user_id, jti=jti, family=family))
     except redis.RedisError as exc:
         raise RevocationUnavailable(str(exc)) from exc
-    return revoked(values, version=version)
+    return revoked(values, version=version, issued_at=issued_at)

@@ -69,6 +69,20 @@ def test_a_deletion_refuses_the_users_tokens_at_once_with_the_auth_worker_stoppe
     assert credential(system, account["id"]) is not None
 
 
+def test_a_reactivation_with_the_auth_worker_stopped_keeps_the_old_sessions_ended(system, auth_worker_stopped):
+    account = new_account(system.gateway_url, "closing-back-at-once")
+    manage(system, "users", "user_account", "deactivate", str(account["id"]))
+
+    manage(system, "users", "user_account", "reactivate", str(account["id"]))
+
+    gateway = system.gateway_url
+    assert call(gateway, "GET", "/api/profile", token=account["token"])[0::2] == (403, INVALID)
+    assert call(gateway, "POST", "/api/token/refresh", {"refresh": account["refresh"]})[0::2] == (401, INVALID)
+    status, session = login(gateway, account["email"])
+    assert status == 200, session
+    assert call(gateway, "GET", "/api/profile", token=session["token"])[0] == 200
+
+
 def test_a_reactivated_user_logs_in_afresh_and_the_old_tokens_stay_refused(system):
     account = new_account(system.gateway_url, "closing-reactivated")
     manage(system, "users", "user_account", "deactivate", str(account["id"]))

@@ -45,7 +45,7 @@ from common.revocation import (
     revoke_family,
     revoke_token,
     set_minimum_version,
-    user_disabled,
+    user_tokens_refused,
 )
 from common.sql import insert_row, quoted_table, select_by_key_for_update, update_by_key
 from credentials.metrics import LOGIN_FAILURES, LOGIN_SUCCESSES
@@ -170,8 +170,8 @@ def refresh_token_rotate(*, refresh: str) -> TokenPair:
 
     Refused (401): a token that is malformed, expired, revoked, unknown, of a
     deactivated or deleted user (here, or already at the users service: its
-    refusal in Redis, written before its commit), or older than the user's
-    token version. A token used
+    refusal in Redis, written before its commit; after a reactivation, one
+    issued before it), or older than the user's token version. A token used
     before means it was copied: its whole family is revoked, here and at the
     gateway, and it is refused.
     """
@@ -196,7 +196,7 @@ def refresh_token_rotate(*, refresh: str) -> TokenPair:
             elif (
                 credential.is_active
                 and presented.get(VERSION_CLAIM) == credential.token_version
-                and not user_disabled(revocations, credential.user_id)
+                and not user_tokens_refused(revocations, credential.user_id, issued_at=presented["iat"])
             ):
                 tokens = token_pair_issue(credential=credential, family=str(record.family))
                 record.used_at = now
@@ -239,7 +239,7 @@ def credential_login(*, email: str, password: str) -> LoginResult:
     now = timezone.now()
     credential = credential_get_by_email(email=email)
     # Asked for an unknown address too (user 0 is no one), so the answer's time tells nothing.
-    disabled = _disabled_at_users_service(credential.user_id if credential is not None else 0)
+    disabled = _disabled_at_users_service(credential.user_id if credential is not None else 0, at=now)
     inactive = credential is not None and (not credential.is_active or disabled)
     if credential is None or inactive or credential.is_locked(at=now):
         _password_check_without_credential(password)
@@ -283,15 +283,15 @@ def credential_login(*, email: str, password: str) -> LoginResult:
     return LoginResult(credential=credential, tokens=tokens)
 
 
-def _disabled_at_users_service(user_id: int) -> bool:
-    """Whether the users service deactivated or deleted ``user_id`` (``common.revocation.user_disable``).
+def _disabled_at_users_service(user_id: int, *, at: datetime) -> bool:
+    """Whether the users service deactivated or deleted ``user_id`` (``common.revocation.user_disable``) as of ``at``.
 
     Redis unreachable reads as "no": the event brings the same news, and logins do
     not stop for an outage of what only speeds it up (the gateway still refuses the
     user's tokens, failing closed).
     """
     try:
-        return user_disabled(client_for(settings.REDIS_URL), user_id)
+        return user_tokens_refused(client_for(settings.REDIS_URL), user_id, issued_at=at.timestamp())
     except RevocationUnavailable as exc:
         logger.warning("deactivations not readable: login checked without them", extra={"error": str(exc)})
         return False

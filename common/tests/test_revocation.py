@@ -7,6 +7,9 @@ import pytest
 from common import revocation
 
 
+NOW = int(time.time())
+
+
 def unique_user_id() -> int:
     """A user id no other test or earlier run on a shared Redis has revoked anything for."""
     return 900_000_000 + uuid.uuid4().int % 100_000_000
@@ -22,6 +25,7 @@ def client(redis_url):
 
 def test_a_revoked_token_is_revoked_until_its_expiry(client):
     claims = {"user_id": unique_user_id(), "jti": f"test-{uuid.uuid4().hex}", "version": 0, "family": None}
+    claims["issued_at"] = int(time.time())
     assert not revocation.is_revoked(client, **claims)
     revocation.revoke_token(client, claims["jti"], int(time.time()) + 60)
     assert revocation.is_revoked(client, **claims)
@@ -32,16 +36,16 @@ def test_a_revoked_family_revokes_each_of_its_tokens(client):
     family = f"test-family-{uuid.uuid4().hex}"
     revocation.revoke_family(client, family, int(time.time()) + 60)
     user_id = unique_user_id()
-    assert revocation.is_revoked(client, user_id=user_id, jti="test-a", version=0, family=family)
-    assert not revocation.is_revoked(client, user_id=user_id, jti="test-b", version=0, family=f"{family}-other")
+    assert revocation.is_revoked(client, user_id=user_id, jti="test-a", version=0, family=family, issued_at=NOW)
+    assert not revocation.is_revoked(client, user_id=user_id, jti="test-b", version=0, family=f"{family}-other", issued_at=NOW)
 
 
 def test_a_minimum_version_revokes_older_tokens_only(client):
     user_id = unique_user_id()
     try:
         revocation.set_minimum_version(client, user_id, 3)
-        assert revocation.is_revoked(client, user_id=user_id, jti="test-x", version=2, family=None)
-        assert not revocation.is_revoked(client, user_id=user_id, jti="test-x", version=3, family=None)
+        assert revocation.is_revoked(client, user_id=user_id, jti="test-x", version=2, family=None, issued_at=NOW)
+        assert not revocation.is_revoked(client, user_id=user_id, jti="test-x", version=3, family=None, issued_at=NOW)
     finally:
         client.delete(f"{revocation.PREFIX}:user:{user_id}")
 
@@ -49,7 +53,25 @@ def test_a_minimum_version_revokes_older_tokens_only(client):
 def test_an_unreachable_redis_is_an_error_never_a_pass(unreachable_redis_url):
     client = revocation.client_for(unreachable_redis_url)
     with pytest.raises(revocation.RevocationUnavailable):
-        revocation.is_revoked(client, user_id=1, jti="x", version=0, family=None)
+        revocation.is_revoked(client, user_id=1, jti="x", version=0, family=None, issued_at=NOW)
+
+
+def test_a_disabled_user_has_every_token_refused_and_after_reactivation_the_older_ones(client):
+    user_id = unique_user_id()
+    ids = {"user_id": user_id, "jti": "test-s", "version": 0, "family": None}
+    try:
+        revocation.user_disable(client, user_id)
+        assert revocation.is_revoked(client, **ids, issued_at=NOW)
+        assert revocation.user_tokens_refused(client, user_id, issued_at=NOW + 3600)
+
+        revocation.user_enable(client, user_id, at=NOW)
+
+        assert revocation.is_revoked(client, **ids, issued_at=NOW - 1)
+        assert not revocation.is_revoked(client, **ids, issued_at=NOW)
+        assert not revocation.user_tokens_refused(client, user_id, issued_at=NOW + 1)
+        assert not revocation.user_tokens_refused(client, unique_user_id(), issued_at=0)  # never disabled
+    finally:
+        client.delete(f"{revocation.PREFIX}:disabled:{user_id}")
 
 
 LEGACY_TOKEN = jwt.encode({"userId": 1, "email": "a@b.c", "iat": 1, "exp": 2}, "s" * 32, algorithm="HS256")

@@ -95,7 +95,7 @@ def authenticate(request, limits=(), extra_keys=None) -> tuple[Identity, list]:
         raw = bearer_token(request)
         if not raw:
             raise token_required()
-        identity, version, family = _identity(raw)
+        identity, version, family, issued_at = _identity(raw)
     except EdgeAuthError:
         count_then_read(list(limits), [])
         raise
@@ -106,7 +106,7 @@ def authenticate(request, limits=(), extra_keys=None) -> tuple[Identity, list]:
     except ReadFailed as exc:
         logger.warning("revocation state unavailable: token-protected requests refused", extra={"error": str(exc)})
         raise EdgeAuthError("Service unavailable", 503) from exc
-    if revocation.revoked(values[: len(keys)], version=version):
+    if revocation.revoked(values[: len(keys)], version=version, issued_at=issued_at):
         raise token_invalid()
     return identity, values[len(keys) :]
 
@@ -116,7 +116,7 @@ def authenticate(request, limits=(), extra_keys=None) -> tuple[Identity, list]:
 # bounded (the oldest forgotten first), forgotten when the accepted keys change. Revocation is not
 # cached: it is read from Redis on every request.
 VERIFIED_TOKENS_MAX = 10_000
-_verified: dict[str, tuple[Identity, int, str | None]] = {}
+_verified: dict[str, tuple[Identity, int, str | None, int]] = {}
 _verified_lock = threading.Lock()
 
 
@@ -127,8 +127,8 @@ def _forget_verified_tokens(setting, **kwargs) -> None:
             _verified.clear()
 
 
-def _identity(raw: str) -> tuple[Identity, int, str | None]:
-    """(identity, token version, refresh family) of a valid token; 403 when it is not one."""
+def _identity(raw: str) -> tuple[Identity, int, str | None, int]:
+    """(identity, token version, refresh family, issued at) of a valid token; 403 when it is not one."""
     found = _verified.get(raw)
     if found is not None and found[0].token_exp > time.time():
         return found
@@ -141,7 +141,7 @@ def _identity(raw: str) -> tuple[Identity, int, str | None]:
     return verified
 
 
-def _verify(raw: str) -> tuple[Identity, int, str | None]:
+def _verify(raw: str) -> tuple[Identity, int, str | None, int]:
     try:
         claims = EdgeAccessToken(raw).payload
         legacy = False
@@ -154,18 +154,22 @@ def _verify(raw: str) -> tuple[Identity, int, str | None]:
     email = claims.get("email", "")
     version = claims.get("ver", 0)
     family = claims.get("fam")
+    # Tokens issued before a reactivation stay refused (common.revocation); one without iat counts as old.
+    issued_at = claims.get("iat", 0)
     if (
         type(user_id) is not int
         or not isinstance(email, str)
         or type(version) is not int
         or not (family is None or isinstance(family, str))
+        or not isinstance(issued_at, (int, float))
     ):
         raise token_invalid()
     if legacy:
         jti, version, family = revocation.legacy_token_id(raw), 0, None
     else:
         jti = str(claims["jti"])
-    return Identity(user_id=user_id, email=email, jti=jti, token_exp=int(claims["exp"])), version, family
+    identity = Identity(user_id=user_id, email=email, jti=jti, token_exp=int(claims["exp"]))
+    return identity, version, family, int(issued_at)
 
 
 def _legacy_claims(raw: str) -> dict:

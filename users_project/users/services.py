@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -296,9 +297,10 @@ def user_deactivate(*, user_id: int) -> Profile:
 def user_reactivate(*, user_id: int) -> Profile:
     """Give a deactivated user their account back; ``user.reactivated`` lets them log in again.
 
-    Tokens revoked at deactivation stay revoked: the user logs in afresh.
-    Reactivating an active user changes nothing but lifting a refusal of their
-    tokens left behind (a deactivation whose commit failed after it was written).
+    Tokens revoked at deactivation stay revoked, at once (``_user_tokens_allow``):
+    the user logs in afresh. Reactivating an active user changes nothing but
+    lifting a refusal of their tokens left behind (a deactivation whose commit
+    failed after it was written).
     """
     with transaction.atomic(using=router.db_for_write(Profile)):
         profile = _registered_profile_for_update(user_id)
@@ -308,7 +310,9 @@ def user_reactivate(*, user_id: int) -> Profile:
             profile.save(update_fields=["is_active", "version", "updated_at"])
             _user_event_publish(profile, "user.reactivated")
             user_revisions_advance(user_ids=[profile.pk])
-        _user_tokens_allow(profile.pk)
+            _user_tokens_allow(profile.pk)
+        else:
+            _user_tokens_allow(profile.pk, only_a_stray_refusal=True)
     logger.info("user reactivated", extra={"user_id": user_id})
     return profile
 
@@ -350,10 +354,18 @@ def _user_tokens_refuse(user_id: int) -> None:
         raise ApiError("Service unavailable", status=503) from exc
 
 
-def _user_tokens_allow(user_id: int) -> None:
-    """Lift ``_user_tokens_refuse`` (reactivation); Redis not taking it is a 503 and nothing changes."""
+def _user_tokens_allow(user_id: int, *, only_a_stray_refusal: bool = False) -> None:
+    """Lift ``_user_tokens_refuse`` for tokens issued from now on (reactivation); earlier ones stay refused.
+
+    ``only_a_stray_refusal``: only when the user's tokens are refused now (an active
+    user's tokens are left alone). Redis not taking it is a 503 and nothing changes.
+    """
+    client = revocation.client_for(settings.REDIS_URL)
+    now = time.time()
     try:
-        revocation.user_enable(revocation.client_for(settings.REDIS_URL), user_id)
+        if only_a_stray_refusal and not revocation.user_tokens_refused(client, user_id, issued_at=now):
+            return
+        revocation.user_enable(client, user_id, at=int(now))
     except revocation.RevocationUnavailable as exc:
         logger.error("tokens not allowed again: change refused", extra={"user_id": user_id, "error": str(exc)})
         raise ApiError("Service unavailable", status=503) from exc

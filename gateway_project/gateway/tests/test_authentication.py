@@ -68,10 +68,14 @@ def revoke(gateway_redis):
             users.append(user_id)
             revocation.user_disable(client, user_id)
 
+        @staticmethod
+        def reactivated(user_id: int, at: int) -> None:
+            users.append(user_id)
+            revocation.user_enable(client, user_id, at=at)
+
     yield Revoke
     for user_id in users:
-        client.delete(f"{revocation.PREFIX}:user:{user_id}")
-        revocation.user_enable(client, user_id)
+        client.delete(f"{revocation.PREFIX}:user:{user_id}", f"{revocation.PREFIX}:disabled:{user_id}")
 
 
 def b64(data: dict | bytes) -> str:
@@ -455,6 +459,18 @@ def test_every_token_of_a_disabled_user_is_refused_whatever_its_version(client, 
             assert_refused(client.get("/api/profile", headers=bearer(token)), 403, INVALID)
         assert client.get("/api/profile", headers=bearer(access_token(other_user))).status_code == 200
     assert len(upstreams["users"].received) == 1
+
+
+def test_after_a_reactivation_only_tokens_issued_since_pass(client, upstreams, revoke):
+    user_id, now = new_user_id(), int(time.time())
+    before, since = access_token(user_id, iat=now - 60), access_token(user_id, iat=now)
+    legacy_before = legacy_token(user_id, iat=now - 60, exp=now + 3600)
+    revoke.reactivated(user_id, at=now)
+
+    with override_settings(LEGACY_JWT_SECRET=LEGACY_SECRET):
+        assert_refused(client.get("/api/profile", headers=bearer(before)), 403, INVALID)
+        assert_refused(client.get("/api/profile", headers=bearer(legacy_before)), 403, INVALID)
+        assert client.get("/api/profile", headers=bearer(since)).status_code == 200
 
 
 # SEVERAL KEYS: while the signing key is rotated, each token is checked with the key its kid names

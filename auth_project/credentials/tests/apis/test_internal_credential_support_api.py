@@ -21,7 +21,14 @@ def url(user_id: int, action: str) -> str:
 
 def revoked(client, token: str) -> bool:
     claims = jwt.decode(token, settings.SIMPLE_JWT["VERIFYING_KEY"], algorithms=["RS256"])
-    return is_revoked(client, user_id=claims["userId"], jti=claims["jti"], version=claims["ver"], family=claims["fam"])
+    return is_revoked(
+        client,
+        user_id=claims["userId"],
+        jti=claims["jti"],
+        version=claims["ver"],
+        family=claims["fam"],
+        issued_at=claims["iat"],
+    )
 
 
 def test_the_state_says_how_the_user_signs_in_and_never_carries_the_hash(users_service_client, make_credential):

@@ -19,7 +19,14 @@ def test_200_and_the_access_token_stops_working(end_user_client, make_credential
 
     assert (response.status_code, response.json()) == (200, {"message": "Logged out"})
     assert revocations.get(f"revocation:jti:{claims['jti']}") == "1"
-    assert is_revoked(revocations, user_id=claims["userId"], jti=claims["jti"], version=claims["ver"], family=None)
+    assert is_revoked(
+        revocations,
+        user_id=claims["userId"],
+        jti=claims["jti"],
+        version=claims["ver"],
+        family=None,
+        issued_at=claims["iat"],
+    )
 
 
 def test_with_the_refresh_token_the_session_ends(end_user_client, make_credential, revocations, family):

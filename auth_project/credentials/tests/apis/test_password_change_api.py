@@ -16,7 +16,14 @@ NEW_PASSWORD = "a brand new passphrase"
 
 def revoked(client, token: str) -> bool:
     claims = jwt.decode(token, settings.SIMPLE_JWT["VERIFYING_KEY"], algorithms=["RS256"])
-    return is_revoked(client, user_id=claims["userId"], jti=claims["jti"], version=claims["ver"], family=claims["fam"])
+    return is_revoked(
+        client,
+        user_id=claims["userId"],
+        jti=claims["jti"],
+        version=claims["ver"],
+        family=claims["fam"],
+        issued_at=claims["iat"],
+    )
 
 
 def test_200_with_a_fresh_working_pair_and_every_old_token_revoked(

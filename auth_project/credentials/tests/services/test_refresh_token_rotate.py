@@ -98,7 +98,10 @@ def test_a_user_the_users_service_disabled_cannot_refresh_before_the_event_arriv
     refused(tokens.refresh)
     assert RefreshTokenRecord.objects.get(jti=tokens.refresh_jti).used_at is None
 
-    user_enable(revocations, credential.user_id)  # reactivated
+    # Reactivated: a session started from then on refreshes, the one the deactivation ended does not.
+    user_enable(revocations, credential.user_id, at=claims(tokens.refresh)["iat"] + 1)
+    refused(tokens.refresh)
+    user_enable(revocations, credential.user_id, at=claims(tokens.refresh)["iat"])
     assert refresh_token_rotate(refresh=tokens.refresh).access
 
 

@@ -1,5 +1,7 @@
 """Deactivation, reactivation and deletion: what changes here, and the event that makes the auth service follow."""
 
+import time
+
 import pytest
 
 from common import revocation
@@ -111,23 +113,29 @@ def revocations(edge_redis):
     return revocation.client_for(edge_redis)
 
 
+def refused(client, user_id: int, issued_at: float) -> bool:
+    return revocation.user_tokens_refused(client, user_id, issued_at=issued_at)
+
+
 @pytest.mark.parametrize("action", [user_deactivate, user_delete])
 def test_deactivation_and_deletion_refuse_the_users_tokens_before_the_auth_service_hears(make_profile, revocations, action):
     profile = make_profile()
-    revocation.user_enable(revocations, profile.pk)  # a mark an earlier run left for this id
+    revocations.delete(f"{revocation.PREFIX}:disabled:{profile.pk}")  # a mark an earlier run left for this id
 
     action(user_id=profile.pk)
 
-    assert revocation.user_disabled(revocations, profile.pk)
+    assert refused(revocations, profile.pk, time.time() + 3600)  # every token, whenever issued
 
 
-def test_reactivation_lifts_the_refusal(make_profile, revocations):
+def test_reactivation_accepts_tokens_issued_from_then_on_only(make_profile, revocations):
     profile = make_profile()
     user_deactivate(user_id=profile.pk)
+    before = time.time() - 1
 
     user_reactivate(user_id=profile.pk)
 
-    assert not revocation.user_disabled(revocations, profile.pk)
+    assert refused(revocations, profile.pk, before)  # the sessions the deactivation ended stay ended
+    assert not refused(revocations, profile.pk, time.time() + 1)
 
 
 def test_reactivating_an_active_user_lifts_a_refusal_left_behind(make_profile, revocations):
@@ -137,8 +145,17 @@ def test_reactivating_an_active_user_lifts_a_refusal_left_behind(make_profile, r
 
     user_reactivate(user_id=profile.pk)
 
-    assert not revocation.user_disabled(revocations, profile.pk)
+    assert not refused(revocations, profile.pk, time.time() + 1)
     assert not OutboxEvent.objects.exists()
+
+
+def test_reactivating_an_active_user_leaves_their_tokens_alone(make_profile, revocations):
+    profile = make_profile(version=1)
+    revocations.delete(f"{revocation.PREFIX}:disabled:{profile.pk}")
+
+    user_reactivate(user_id=profile.pk)
+
+    assert revocations.get(f"{revocation.PREFIX}:disabled:{profile.pk}") is None
 
 
 @pytest.mark.parametrize("action", [user_deactivate, user_delete, user_reactivate])
@@ -148,7 +165,7 @@ def test_a_refusal_redis_does_not_take_is_a_503_and_nothing_changes(make_profile
         user_deactivate(user_id=profile.pk)
         OutboxEvent.objects.all().delete()
 
-    def unavailable(client, user_id):
+    def unavailable(*args, **kwargs):
         raise revocation.RevocationUnavailable("down")
 
     monkeypatch.setattr(revocation, "user_disable", unavailable)
