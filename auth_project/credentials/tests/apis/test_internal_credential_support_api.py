@@ -2,33 +2,19 @@
 
 from datetime import timedelta
 
-import jwt
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
-from common.revocation import is_revoked
 from credentials.models import Credential, RefreshTokenRecord
 from credentials.services import token_pair_issue
 from credentials.tests.data import PASSWORD, legacy_hash
+from credentials.tests.revocations import token_revoked as revoked
 
 pytestmark = pytest.mark.django_db(databases=["default", "credentials"])
 
 
 def url(user_id: int, action: str) -> str:
     return f"/internal/credentials/{user_id}/{action}"
-
-
-def revoked(client, token: str) -> bool:
-    claims = jwt.decode(token, settings.SIMPLE_JWT["VERIFYING_KEY"], algorithms=["RS256"])
-    return is_revoked(
-        client,
-        user_id=claims["userId"],
-        jti=claims["jti"],
-        version=claims["ver"],
-        family=claims["fam"],
-        issued_at=claims["iat"],
-    )
 
 
 def test_the_state_says_how_the_user_signs_in_and_never_carries_the_hash(users_service_client, make_credential):

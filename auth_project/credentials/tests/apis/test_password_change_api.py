@@ -1,29 +1,15 @@
 """PUT /api/change-password."""
 
-import jwt
 import pytest
-from django.conf import settings
 
-from common.revocation import is_revoked
 from credentials.services import token_pair_issue
 from credentials.tests.data import PASSWORD
+from credentials.tests.revocations import token_revoked as revoked
 
 pytestmark = pytest.mark.django_db(databases=["default", "credentials"])
 
 URL = "/api/change-password"
 NEW_PASSWORD = "a brand new passphrase"
-
-
-def revoked(client, token: str) -> bool:
-    claims = jwt.decode(token, settings.SIMPLE_JWT["VERIFYING_KEY"], algorithms=["RS256"])
-    return is_revoked(
-        client,
-        user_id=claims["userId"],
-        jti=claims["jti"],
-        version=claims["ver"],
-        family=claims["fam"],
-        issued_at=claims["iat"],
-    )
 
 
 def test_200_with_a_fresh_working_pair_and_every_old_token_revoked(
