@@ -9,6 +9,7 @@ repository root by default), so the system runs with nothing installed.
 from __future__ import annotations
 
 import warnings
+from datetime import datetime
 from pathlib import Path
 
 import environ
@@ -84,3 +85,21 @@ def service_databases(service: str, aliases: tuple[str, ...]) -> dict[str, dict]
 def redis_url() -> str:
     """The Redis every part of a service uses (broker, cache, revocation)."""
     return env.str("REDIS_URL", default="redis://127.0.0.1:6390/0")
+
+
+def instant(variable: str) -> datetime | None:
+    """An ISO 8601 instant with its offset (``2026-12-06T03:00:00Z``) from ``variable``; ``None`` when unset or blank.
+
+    An instant without an offset would mean another moment on every machine, so it
+    is refused (``ImproperlyConfigured`` naming the variable), as is anything unreadable.
+    """
+    value = env.str(variable, default="").strip()
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        moment = None
+    if moment is None or moment.utcoffset() is None:
+        raise ImproperlyConfigured(f"{variable} must be an ISO 8601 instant with its offset, e.g. 2026-12-06T03:00:00Z")
+    return moment

@@ -8,9 +8,15 @@ Three kinds of entry, each as cheap to check as a ``GET``:
     revocation:user:<id>          the user's minimum token version (password change,
                                   deactivation, "end all sessions"): tokens whose "ver"
                                   claim is lower are revoked; no expiry
+    revocation:disabled:<id>      the user is deactivated or deleted: every token of theirs
+                                  is refused, whatever its version. Written by the users
+                                  service in the transaction of the change, so it holds
+                                  from the commit on, before the auth service hears of
+                                  it; removed by a reactivation; no expiry
 
 The auth service keeps each user's version in its database too
-(``Credential.token_version``), so the Redis copy can be rebuilt. Every call
+(``Credential.token_version``), so the Redis copy can be rebuilt; the users
+service's ``Profile`` says who is disabled. Every call
 raises ``RevocationUnavailable`` when Redis cannot be reached: the gateway then
 refuses token-protected requests (fail closed).
 """
@@ -21,6 +27,7 @@ import hashlib
 import time
 
 import redis
+from jwt.utils import base64url_decode
 
 PREFIX = "revocation"
 SOCKET_TIMEOUT = 0.5
@@ -43,8 +50,18 @@ def client_for(url: str) -> redis.Redis:
 
 
 def legacy_token_id(raw_token: str) -> str:
-    """A stable id for a token that has no ``jti`` (the monolith's): a hash of the token itself."""
-    return "legacy-" + hashlib.sha256(raw_token.encode()).hexdigest()[:32]
+    """A stable id for a token that has no ``jti`` (the monolith's): a hash of what was signed, not of its spelling.
+
+    base64url spells the same bytes in more than one way (the unused low bits of a
+    last character, padding), and a verifier decodes before it checks; so the id is
+    made from the decoded header, payload and signature, each length-prefixed, and
+    every spelling of one token shares its revocation.
+    """
+    digest = hashlib.sha256()
+    for segment in raw_token.split("."):
+        part = base64url_decode(segment.encode())
+        digest.update(len(part).to_bytes(8, "big") + part)
+    return "legacy-" + digest.hexdigest()[:32]
 
 
 def _ttl(expires_at: int) -> int:
@@ -75,9 +92,37 @@ def set_minimum_version(client: redis.Redis, user_id: int, version: int) -> None
         raise RevocationUnavailable(str(exc)) from exc
 
 
+def _disabled_key(user_id: int) -> str:
+    return f"{PREFIX}:disabled:{user_id}"
+
+
+def user_disable(client: redis.Redis, user_id: int) -> None:
+    """Refuse every token of ``user_id`` from now on (deactivated or deleted), until ``user_enable``."""
+    try:
+        client.set(_disabled_key(user_id), 1)
+    except redis.RedisError as exc:
+        raise RevocationUnavailable(str(exc)) from exc
+
+
+def user_enable(client: redis.Redis, user_id: int) -> None:
+    """Undo ``user_disable`` (reactivation). Tokens revoked meanwhile by version stay revoked."""
+    try:
+        client.delete(_disabled_key(user_id))
+    except redis.RedisError as exc:
+        raise RevocationUnavailable(str(exc)) from exc
+
+
+def user_disabled(client: redis.Redis, user_id: int) -> bool:
+    """Whether ``user_id`` is deactivated or deleted (``user_disable``). One round trip."""
+    try:
+        return client.exists(_disabled_key(user_id)) > 0
+    except redis.RedisError as exc:
+        raise RevocationUnavailable(str(exc)) from exc
+
+
 def revocation_keys(*, user_id: int, jti: str, family: str | None) -> list[str]:
     """The keys that say whether a token with these claims was revoked, in the order ``revoked`` reads them."""
-    keys = [f"{PREFIX}:jti:{jti}", f"{PREFIX}:user:{user_id}"]
+    keys = [f"{PREFIX}:jti:{jti}", f"{PREFIX}:user:{user_id}", _disabled_key(user_id)]
     if family:
         keys.append(f"{PREFIX}:family:{family}")
     return keys
@@ -85,8 +130,8 @@ def revocation_keys(*, user_id: int, jti: str, family: str | None) -> list[str]:
 
 def revoked(values: list, *, version: int) -> bool:
     """Whether the values of ``revocation_keys`` revoke a token of ``version``."""
-    token_revoked, minimum_version, *family_revoked = values
-    if token_revoked is not None or any(value is not None for value in family_revoked):
+    token_revoked, minimum_version, *revoked_outright = values
+    if any(value is not None for value in (token_revoked, *revoked_outright)):
         return True
     return minimum_version is not None and version < int(minimum_version)
 

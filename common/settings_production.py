@@ -73,6 +73,18 @@ def require_environment(service: str, names: list[str]) -> dict[str, str]:
     return {name: os.environ[name] for name in names}
 
 
+# Bytes of the shortest secret production takes for an HMAC key (HS256's own output size).
+MINIMUM_SECRET_BYTES = 32
+
+
+def refuse_short_secret(variable: str, value: str) -> None:
+    """``ImproperlyConfigured`` when ``value`` is set but too short to be a real secret (a guessable HS256 key)."""
+    if value and len(value.encode()) < MINIMUM_SECRET_BYTES:
+        raise ImproperlyConfigured(
+            f"{variable} is {len(value.encode())} bytes long; production takes at least {MINIMUM_SECRET_BYTES}."
+        )
+
+
 def database_url_variables(service: str, aliases) -> list[str]:
     """The variables holding the URLs of ``service``'s databases, one per alias."""
     return [database_url_variable(service, alias) for alias in aliases]

@@ -157,12 +157,12 @@ def test_a_staff_edit_in_the_admin_is_seen_by_the_next_read(system):
     assert profile_name(system, account) == "Corrected By Support"
 
 
-def test_a_deactivated_user_gets_the_services_answer_not_the_copy(system):
+def test_a_deactivated_user_gets_a_refusal_not_the_copy(system):
     account = new_account(system.gateway_url, "edge-deactivated")
     for _ in range(2):
         profile_name(system, account)
 
-    # The auth worker stopped: the token stays valid at the gateway, only the copy's revision can stop it.
+    # The auth worker stopped: the users service's own refusal of the user's tokens stops the copy.
     system.stop_process("auth-worker")
     try:
         manage(system, "users", "user_account", "deactivate", str(account["id"]))
@@ -170,7 +170,7 @@ def test_a_deactivated_user_gets_the_services_answer_not_the_copy(system):
     finally:
         system.start_process("auth-worker")
 
-    assert answer[0::2] == (404, {"error": "User not found"})
+    assert answer[0::2] == (403, {"error": "Invalid or expired token"})
 
 
 def test_a_change_refused_because_redis_is_down_is_a_503_and_changes_nothing(system):

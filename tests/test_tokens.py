@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import os
 import time
+from datetime import UTC, datetime
 
 import jwt
 import pytest
@@ -229,20 +230,29 @@ def test_a_service_refuses_a_request_that_did_not_come_through_the_gateway(
 # LEGACY TOKENS: honoured while LEGACY_JWT_SECRET is set, under the same revocation rules
 # ------------------------------------------------------------------------------
 
+# The legacy system's cutover: /api/login moved to the auth service an hour before it started.
+CUTOVER = int(time.time()) - 3600
+
 
 @pytest.fixture(scope="module")
 def legacy_system(tmp_path_factory):
-    """A system whose gateway honours the monolith's tokens (its own Redis, like ``own_system``)."""
+    """A system whose gateway honours the monolith's tokens issued before ``CUTOVER`` (its own Redis)."""
+    issued_before = datetime.fromtimestamp(CUTOVER, UTC).isoformat()
     with launched_system(
-        tmp_path_factory.mktemp("legacy-system"), embedded_redis=True, extra_env={"LEGACY_JWT_SECRET": LEGACY_SECRET}
+        tmp_path_factory.mktemp("legacy-system"),
+        embedded_redis=True,
+        extra_env={"LEGACY_JWT_SECRET": LEGACY_SECRET, "LEGACY_JWT_ISSUED_BEFORE": issued_before},
     ) as started:
         yield started
 
 
-def legacy_token(user_id: int, email: str, secret: str = LEGACY_SECRET, lifetime: int = 24 * 3600) -> str:
-    """A token exactly as the monolith's ``jsonwebtoken`` issued it."""
-    now = int(time.time())
-    return jwt.encode({"userId": user_id, "email": email, "iat": now, "exp": now + lifetime}, secret, algorithm="HS256")
+def legacy_token(
+    user_id: int, email: str, secret: str = LEGACY_SECRET, lifetime: int = 24 * 3600, issued_at: int | None = None
+) -> str:
+    """A token exactly as the monolith's ``jsonwebtoken`` issued it, by default two hours ago (before ``CUTOVER``)."""
+    issued_at = int(time.time()) - 7200 if issued_at is None else issued_at
+    claims = {"userId": user_id, "email": email, "iat": issued_at, "exp": issued_at + lifetime}
+    return jwt.encode(claims, secret, algorithm="HS256")
 
 
 def test_a_monolith_token_keeps_working_through_the_cutover_until_logout(legacy_system):
@@ -278,13 +288,36 @@ def test_a_monolith_token_dies_when_the_password_changes(legacy_system):
     assert profile_status(gateway, token) == 403
 
 
+def test_a_logged_out_monolith_token_is_refused_in_every_spelling(legacy_system):
+    system, _ = legacy_system
+    gateway = system.gateway_url
+    account = new_account(gateway, "legacy-spelling")
+    token = legacy_token(account["id"], account["email"])
+    padded = token + "="  # the same signature bytes, spelled otherwise: verifies as the token itself
+    assert profile_status(gateway, padded) == 200
+
+    assert call(gateway, "POST", "/api/logout", {}, token=token)[0] == 200
+
+    assert call(gateway, "GET", "/api/profile", token=padded)[0::2] == (403, INVALID)
+    assert call(gateway, "GET", "/api/profile", token=token)[0::2] == (403, INVALID)
+
+
+def _without_iat(account) -> str:
+    now = int(time.time())
+    return jwt.encode({"userId": account["id"], "email": account["email"], "exp": now + 3600}, LEGACY_SECRET)
+
+
 @pytest.mark.parametrize(
     "make",
     [
         lambda account: legacy_token(account["id"], account["email"], secret="another-secret-that-is-long-enough-x"),
-        lambda account: legacy_token(account["id"], account["email"], lifetime=-60),
+        lambda account: legacy_token(account["id"], account["email"], lifetime=7000),  # expired minutes ago
+        _without_iat,
+        lambda account: legacy_token(account["id"], account["email"], lifetime=48 * 3600),
+        lambda account: legacy_token(account["id"], account["email"], issued_at=CUTOVER),
+        lambda account: legacy_token(account["id"], account["email"], issued_at=int(time.time()) - 60),
     ],
-    ids=["wrong-secret", "expired"],
+    ids=["wrong-secret", "expired", "no-iat", "longer-than-the-monoliths-24h", "at-the-cutover", "after-the-cutover"],
 )
 def test_a_bad_monolith_token_is_refused_even_with_the_secret(legacy_system, make):
     system, _ = legacy_system

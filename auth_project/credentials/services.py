@@ -39,7 +39,14 @@ from common.errors import ApiError, LegacyValidationError, legacy_field_error
 from common.events.envelope import Event
 from common.events.outbox import event_publish
 from common.internal_auth import EndUser
-from common.revocation import RevocationUnavailable, client_for, revoke_family, revoke_token, set_minimum_version
+from common.revocation import (
+    RevocationUnavailable,
+    client_for,
+    revoke_family,
+    revoke_token,
+    set_minimum_version,
+    user_disabled,
+)
 from common.sql import insert_row, quoted_table, select_by_key_for_update, update_by_key
 from credentials.metrics import LOGIN_FAILURES, LOGIN_SUCCESSES
 from credentials.models import Credential, RefreshTokenRecord
@@ -162,7 +169,9 @@ def refresh_token_rotate(*, refresh: str) -> TokenPair:
     """A new token pair for a valid, unused refresh token, which is used up.
 
     Refused (401): a token that is malformed, expired, revoked, unknown, of a
-    deactivated user, or older than the user's token version. A token used
+    deactivated or deleted user (here, or already at the users service: its
+    refusal in Redis, written before its commit), or older than the user's
+    token version. A token used
     before means it was copied: its whole family is revoked, here and at the
     gateway, and it is refused.
     """
@@ -184,7 +193,11 @@ def refresh_token_rotate(*, refresh: str) -> TokenPair:
             if record.used_at is not None:
                 _family_revoke(family=str(record.family), revocations=revocations, at=now)
                 reused_family = str(record.family)
-            elif credential.is_active and presented.get(VERSION_CLAIM) == credential.token_version:
+            elif (
+                credential.is_active
+                and presented.get(VERSION_CLAIM) == credential.token_version
+                and not user_disabled(revocations, credential.user_id)
+            ):
                 tokens = token_pair_issue(credential=credential, family=str(record.family))
                 record.used_at = now
                 record.replaced_by = tokens.refresh_jti
@@ -216,20 +229,24 @@ def _password_check_without_credential(password: str) -> None:
 def credential_login(*, email: str, password: str) -> LoginResult:
     """Check an email and password; on success start a login session (a token family).
 
-    Unknown email, wrong password, deactivated and locked accounts are all the
-    same 401, after the same password-hashing work. A legacy hash is replaced
+    Unknown email, wrong password, deactivated (here, or already at the users
+    service) and locked accounts are all the same 401, after the same
+    password-hashing work. A legacy hash is replaced
     by an Argon2 one on the first successful login. After
     ``LOGIN_LOCKOUT_THRESHOLD`` consecutive wrong passwords the account is
     locked for ``LOGIN_LOCKOUT_SECONDS``; a success resets the count.
     """
     now = timezone.now()
     credential = credential_get_by_email(email=email)
-    if credential is None or not credential.is_active or credential.is_locked(at=now):
+    # Asked for an unknown address too (user 0 is no one), so the answer's time tells nothing.
+    disabled = _disabled_at_users_service(credential.user_id if credential is not None else 0)
+    inactive = credential is not None and (not credential.is_active or disabled)
+    if credential is None or inactive or credential.is_locked(at=now):
         _password_check_without_credential(password)
         if credential is None:
             reason = "unknown_email"  # no one's activity: nothing to publish
         else:
-            reason = "inactive" if not credential.is_active else "locked"
+            reason = "inactive" if inactive else "locked"
             with _atomic():
                 _credential_event_publish(credential.user_id, "auth.login.failed", reason=reason, locked=False)
         _login_failure_report(user_id=credential.user_id if credential else None, reason=reason)
@@ -264,6 +281,20 @@ def credential_login(*, email: str, password: str) -> LoginResult:
     LOGIN_SUCCESSES.inc()
     logger.info("login succeeded", extra={"event": "auth.login.success", "user_id": credential.user_id})
     return LoginResult(credential=credential, tokens=tokens)
+
+
+def _disabled_at_users_service(user_id: int) -> bool:
+    """Whether the users service deactivated or deleted ``user_id`` (``common.revocation.user_disable``).
+
+    Redis unreachable reads as "no": the event brings the same news, and logins do
+    not stop for an outage of what only speeds it up (the gateway still refuses the
+    user's tokens, failing closed).
+    """
+    try:
+        return user_disabled(client_for(settings.REDIS_URL), user_id)
+    except RevocationUnavailable as exc:
+        logger.warning("deactivations not readable: login checked without them", extra={"error": str(exc)})
+        return False
 
 
 def _login_failure_record(*, credential: Credential, at: datetime) -> bool:

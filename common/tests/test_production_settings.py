@@ -187,6 +187,22 @@ def test_a_signing_key_that_is_not_a_pem_is_refused_by_name(project, variable, p
     assert f"ImproperlyConfigured: {variable} is not" in result.stderr
 
 
+def test_the_gateway_refuses_a_legacy_jwt_secret_too_short_to_be_a_secret(production_env):
+    short = manage_check("gateway", {**production_env, "LEGACY_JWT_SECRET": "legacy-secret"})
+    long_enough = manage_check("gateway", {**production_env, "LEGACY_JWT_SECRET": secrets.token_urlsafe(32)})
+
+    assert short.returncode != 0
+    assert "ImproperlyConfigured: LEGACY_JWT_SECRET is 13 bytes long; production takes at least 32." in short.stderr
+    assert long_enough.returncode == 0, long_enough.stderr
+
+
+def test_the_gateway_refuses_a_legacy_cutover_instant_without_an_offset(production_env):
+    result = manage_check("gateway", {**production_env, "LEGACY_JWT_ISSUED_BEFORE": "2026-12-06T03:00:00"})
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: LEGACY_JWT_ISSUED_BEFORE must be an ISO 8601 instant" in result.stderr
+
+
 # ---------------------------------------------------------------------------------
 # A complete production environment
 # ---------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import time
 import uuid
 
+import jwt
 import pytest
 
 from common import revocation
@@ -51,6 +52,31 @@ def test_an_unreachable_redis_is_an_error_never_a_pass(unreachable_redis_url):
         revocation.is_revoked(client, user_id=1, jti="x", version=0, family=None)
 
 
+LEGACY_TOKEN = jwt.encode({"userId": 1, "email": "a@b.c", "iat": 1, "exp": 2}, "s" * 32, algorithm="HS256")
+
+
+def respelled(token: str) -> str:
+    """The same token, its signature's last character spelled otherwise: its two unused low bits set."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    return token[:-1] + alphabet[alphabet.index(token[-1]) | 0b11]
+
+
 def test_legacy_token_ids_are_stable_and_distinct():
-    assert revocation.legacy_token_id("a.b.c") == revocation.legacy_token_id("a.b.c")
-    assert revocation.legacy_token_id("a.b.c") != revocation.legacy_token_id("a.b.d")
+    header, payload, signature = LEGACY_TOKEN.split(".")
+    assert revocation.legacy_token_id(LEGACY_TOKEN) == revocation.legacy_token_id(LEGACY_TOKEN)
+    assert revocation.legacy_token_id(LEGACY_TOKEN) != revocation.legacy_token_id(f"{header}.{payload}.{payload}")
+    # Length-prefixed parts: bytes moved from one part to the next make another id.
+    assert revocation.legacy_token_id("YWJj.ZA.") != revocation.legacy_token_id("YWI.Y2Q.")
+
+
+@pytest.mark.parametrize("spell", [respelled, lambda token: token + "="], ids=["low-bits", "padded"])
+def test_every_spelling_of_a_legacy_token_has_its_id(spell):
+    other = spell(LEGACY_TOKEN)
+
+    assert other != LEGACY_TOKEN
+    assert revocation.legacy_token_id(other) == revocation.legacy_token_id(LEGACY_TOKEN)
+
+
+def test_a_padded_signature_is_a_spelling_pyjwt_verifies():
+    """Why the id cannot be a hash of the text: this other spelling of the token passes verification."""
+    assert jwt.decode(LEGACY_TOKEN + "=", "s" * 32, algorithms=["HS256"], options={"verify_exp": False})

@@ -5,7 +5,8 @@ public key its ``kid`` names among ``JWT_PUBLIC_KEYS``, ``exp`` present and not
 passed, a ``jti``, ``token_type`` "access"; see ``common.token_backend``), then
 against the revocation state in Redis, in one round trip. Tokens the
 monolith issued (HS256, no ``jti`` nor ``ver``) pass while ``LEGACY_JWT_SECRET``
-is set, under the same revocation rules. Refusals keep the monolith's shapes:
+is set, within the monolith's lifetime and issued before the cutover, under the
+same revocation rules. Refusals keep the monolith's shapes:
 401 ``Access token required`` without a token, 403 ``Invalid or expired token``
 otherwise; 503 when the revocation state cannot be read (fail closed).
 """
@@ -33,7 +34,8 @@ from .ratelimits import ReadFailed, count_then_read
 logger = logging.getLogger(__name__)
 
 LEGACY_ALGORITHMS = ["HS256"]
-_LEGACY_OPTIONS = {"require": ["exp", "userId"]}
+# The monolith's jsonwebtoken set iat on every token it signed.
+_LEGACY_OPTIONS = {"require": ["exp", "iat", "userId"]}
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +122,7 @@ _verified_lock = threading.Lock()
 
 @receiver(setting_changed)
 def _forget_verified_tokens(setting, **kwargs) -> None:
-    if setting in {"JWT_PUBLIC_KEYS", "LEGACY_JWT_SECRET", "SIMPLE_JWT"}:
+    if setting in {"JWT_PUBLIC_KEYS", "SIMPLE_JWT"} or setting.startswith("LEGACY_JWT_"):
         with _verified_lock:
             _verified.clear()
 
@@ -170,11 +172,23 @@ def _legacy_claims(raw: str) -> dict:
     """The claims of a token the monolith signed, while its secret is configured; 403 otherwise.
 
     An RS256 token that failed SimpleJWT's checks (forged, expired, a refresh
-    token, an unknown key) fails here too: only HS256 with the monolith's secret passes.
+    token, an unknown key) fails here too: only HS256 with the monolith's secret
+    passes, with an ``iat`` (not in the future, before ``LEGACY_JWT_ISSUED_BEFORE``)
+    and an ``exp`` at most ``LEGACY_JWT_MAX_LIFETIME`` after it. As ``exp`` is
+    checked on every use, so is the token's age.
     """
     if not settings.LEGACY_JWT_SECRET:
         raise token_invalid()
     try:
-        return jwt.decode(raw, settings.LEGACY_JWT_SECRET, algorithms=LEGACY_ALGORITHMS, options=_LEGACY_OPTIONS)
+        claims = jwt.decode(raw, settings.LEGACY_JWT_SECRET, algorithms=LEGACY_ALGORITHMS, options=_LEGACY_OPTIONS)
     except jwt.PyJWTError:
         raise token_invalid() from None
+    issued_at, expires_at = claims["iat"], claims["exp"]
+    cutover = settings.LEGACY_JWT_ISSUED_BEFORE
+    if (
+        expires_at - issued_at > settings.LEGACY_JWT_MAX_LIFETIME
+        or time.time() - issued_at > settings.LEGACY_JWT_MAX_LIFETIME
+        or (cutover is not None and issued_at >= cutover.timestamp())
+    ):
+        raise token_invalid()
+    return claims

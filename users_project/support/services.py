@@ -84,7 +84,7 @@ def account_profile_update(*, staff, user_id: int, name=UNSET, email=UNSET, reas
 
 
 def account_deactivate(*, staff, user_id: int, reason: str) -> Profile:
-    """Close the account for now: logins refused and every token revoked once the auth service applied it."""
+    """Close the account for now: every token and login refused at once (for good once the auth service applied it)."""
     reason = _required_reason(reason)
     try:
         profile = user_deactivate(user_id=user_id)

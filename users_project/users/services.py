@@ -61,7 +61,7 @@ from django.db import IntegrityError, connections, router, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from common import edge
+from common import edge, revocation
 from common.emails import canonical_email
 from common.errors import ApiError, LegacyValidationError, legacy_field_error
 from common.events.envelope import Event
@@ -274,9 +274,11 @@ def user_preferences_update(
 def user_deactivate(*, user_id: int) -> Profile:
     """Stop a user from using their account; ``user.deactivated`` makes the auth service follow.
 
-    The profile is hidden (``GET /api/profile`` answers 404). Once the auth
-    service applied the event, logins are refused and every token the user
-    holds is revoked. Deactivating an inactive user changes nothing.
+    From the commit on, every token the user holds is refused at the gateway and
+    their refresh tokens at the auth service (``_user_tokens_refuse``), whether
+    or not the auth service has heard of it; once it applied the event, logins
+    are refused too and the tokens revoked for good. The profile is hidden
+    (``GET /api/profile`` answers 404). Deactivating an inactive user changes nothing.
     """
     with transaction.atomic(using=router.db_for_write(Profile)):
         profile = _registered_profile_for_update(user_id)
@@ -286,6 +288,7 @@ def user_deactivate(*, user_id: int) -> Profile:
             profile.save(update_fields=["is_active", "version", "updated_at"])
             _user_event_publish(profile, "user.deactivated")
             user_revisions_advance(user_ids=[profile.pk])
+            _user_tokens_refuse(profile.pk)
     logger.info("user deactivated", extra={"user_id": user_id})
     return profile
 
@@ -294,7 +297,8 @@ def user_reactivate(*, user_id: int) -> Profile:
     """Give a deactivated user their account back; ``user.reactivated`` lets them log in again.
 
     Tokens revoked at deactivation stay revoked: the user logs in afresh.
-    Reactivating an active user changes nothing.
+    Reactivating an active user changes nothing but lifting a refusal of their
+    tokens left behind (a deactivation whose commit failed after it was written).
     """
     with transaction.atomic(using=router.db_for_write(Profile)):
         profile = _registered_profile_for_update(user_id)
@@ -304,6 +308,7 @@ def user_reactivate(*, user_id: int) -> Profile:
             profile.save(update_fields=["is_active", "version", "updated_at"])
             _user_event_publish(profile, "user.reactivated")
             user_revisions_advance(user_ids=[profile.pk])
+        _user_tokens_allow(profile.pk)
     logger.info("user reactivated", extra={"user_id": user_id})
     return profile
 
@@ -311,8 +316,9 @@ def user_reactivate(*, user_id: int) -> Profile:
 def user_delete(*, user_id: int) -> None:
     """Delete a user's account here (profile, preferences, activity); ``user.deleted`` does it at auth.
 
-    Once the auth service applied the event, the credentials are erased and
-    every token the user holds is revoked.
+    From the commit on, every token the user holds is refused (as at
+    deactivation); once the auth service applied the event, the credentials
+    are erased and every token revoked there too.
 
     Only a registered account (active or deactivated); an unfinished registration
     is the cleanup's to undo. The email is free again at once here, and at the
@@ -325,7 +331,32 @@ def user_delete(*, user_id: int) -> None:
         user_revisions_advance(user_ids=[user_id])
         profile.delete()
         LegacyRowState.forget_person(user_id)
+        _user_tokens_refuse(user_id)
     logger.info("user deleted", extra={"user_id": user_id})
+
+
+def _user_tokens_refuse(user_id: int) -> None:
+    """Refuse every token of ``user_id`` at the gateway and the auth service, the last write before the commit.
+
+    The event takes as long as the broker and the auth worker take (forever while
+    either is down); this holds from the commit. Redis not taking it is
+    ``ApiError("Service unavailable", 503)``: the change rolls back, as a
+    revocation the auth service cannot write does.
+    """
+    try:
+        revocation.user_disable(revocation.client_for(settings.REDIS_URL), user_id)
+    except revocation.RevocationUnavailable as exc:
+        logger.error("tokens not refused: change refused", extra={"user_id": user_id, "error": str(exc)})
+        raise ApiError("Service unavailable", status=503) from exc
+
+
+def _user_tokens_allow(user_id: int) -> None:
+    """Lift ``_user_tokens_refuse`` (reactivation); Redis not taking it is a 503 and nothing changes."""
+    try:
+        revocation.user_enable(revocation.client_for(settings.REDIS_URL), user_id)
+    except revocation.RevocationUnavailable as exc:
+        logger.error("tokens not allowed again: change refused", extra={"user_id": user_id, "error": str(exc)})
+        raise ApiError("Service unavailable", status=503) from exc
 
 
 def user_activity_record(*, event: Event) -> None:

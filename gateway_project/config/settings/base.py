@@ -7,7 +7,7 @@ what it needs to remember (revocations, rate-limit counters) lives in Redis.
 
 from corsheaders.defaults import default_headers
 
-from common.env import env
+from common.env import env, instant
 from common.log import logging_config
 from common.settings_base import *  # noqa: F403
 from common.settings_base import LOG_LEVEL, REDIS_URL, redis_cache
@@ -125,6 +125,12 @@ GATEWAY_HEALTH_TIMEOUT = env.float("GATEWAY_HEALTH_TIMEOUT", default=0.8)
 # The monolith's HS256 secret: its tokens stay valid until they expire (under
 # the same revocation rules). Empty: they are refused.
 LEGACY_JWT_SECRET = env.str("LEGACY_JWT_SECRET", default="")
+# Seconds a monolith token may live: its exp - iat, and its age (now - iat). The
+# monolith signed for 24 h; a token claiming longer was not made by it.
+LEGACY_JWT_MAX_LIFETIME = env.int("LEGACY_JWT_MAX_LIFETIME", default=24 * 3600)
+# An ISO 8601 instant with its offset: a monolith token issued (iat) at or after it
+# is refused (set it to when /api/login moved to the auth service). Unset: no bound.
+LEGACY_JWT_ISSUED_BEFORE = instant("LEGACY_JWT_ISSUED_BEFORE")
 
 # RATE LIMITS (django-ratelimit, counters in Redis)
 # ------------------------------------------------------------------------------

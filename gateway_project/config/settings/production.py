@@ -7,11 +7,11 @@ Start-up fails with one message naming every variable that is missing
 from common.settings_base import simple_jwt_settings
 
 from .base import *  # noqa: F403
-from .base import SERVICE_NAME
+from .base import LEGACY_JWT_SECRET, SERVICE_NAME
 
 # After base, so HTTPS, HSTS and secure cookies override it.
 from common.settings_production import *  # noqa: E402, F403, I001
-from common.settings_production import allowed_hosts, require_environment, rsa_public_keys_pem
+from common.settings_production import allowed_hosts, refuse_short_secret, require_environment, rsa_public_keys_pem
 
 # REQUIRED
 # ------------------------------------------------------------------------------
@@ -37,6 +37,9 @@ INTERNAL_AUTH_KEY = _required["INTERNAL_AUTH_KEY"]
 # One PEM, or several one after another while the signing key is rotated.
 JWT_PUBLIC_KEYS = rsa_public_keys_pem("JWT_PUBLIC_KEY", _required["JWT_PUBLIC_KEY"])
 SIMPLE_JWT = simple_jwt_settings(signing_key="", verifying_key=JWT_PUBLIC_KEYS[0])
+# The monolith's secret, while its tokens are honoured: a short one could be guessed
+# offline from any one of its tokens, and then every user's token forged.
+refuse_short_secret("LEGACY_JWT_SECRET", LEGACY_JWT_SECRET)
 
 # CHECKS
 # ------------------------------------------------------------------------------

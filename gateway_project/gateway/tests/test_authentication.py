@@ -8,6 +8,7 @@ import hmac
 import json
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -62,9 +63,15 @@ def revoke(gateway_redis):
             users.append(user_id)
             revocation.set_minimum_version(client, user_id, version)
 
+        @staticmethod
+        def disabled(user_id: int) -> None:
+            users.append(user_id)
+            revocation.user_disable(client, user_id)
+
     yield Revoke
     for user_id in users:
         client.delete(f"{revocation.PREFIX}:user:{user_id}")
+        revocation.user_enable(client, user_id)
 
 
 def b64(data: dict | bytes) -> str:
@@ -365,8 +372,14 @@ def test_without_the_legacy_secret_a_legacy_token_is_refused(client, upstreams):
         lambda: legacy_token(exp=None),
         lambda: legacy_token(userId=None),
         lambda: unsigned_token({"userId": 1, "email": "x@y.z", "exp": int(time.time()) + 60}),
+        lambda: legacy_token(iat=None),
+        lambda: legacy_token(iat="yesterday"),
+        lambda: legacy_token(iat=int(time.time()) + 600, exp=int(time.time()) + 3600),
+        # Longer than the monolith ever signed for: made with its secret, but not by it.
+        lambda: legacy_token(exp=int(time.time()) + 24 * 3600 + 60),
     ],
-    ids=["other-secret", "expired", "no-exp", "no-user-id", "alg-none"],
+    ids=["other-secret", "expired", "no-exp", "no-user-id", "alg-none", "no-iat", "iat-not-a-time", "iat-ahead",
+         "lives-too-long"],
 )
 def test_an_invalid_legacy_token_is_refused_even_with_the_secret(client, upstreams, make):
     with override_settings(LEGACY_JWT_SECRET=LEGACY_SECRET):
@@ -385,6 +398,50 @@ def test_a_legacy_token_follows_the_revocation_rules(client, upstreams, revoke):
 
         assert_refused(client.get("/api/profile", headers=bearer(logged_out)), 403, INVALID)
         assert_refused(client.get("/api/profile", headers=bearer(password_changed)), 403, INVALID)
+
+
+def test_a_legacy_token_older_than_the_legacy_lifetime_is_refused(client, upstreams):
+    now = int(time.time())
+    token = legacy_token(iat=now - 3600, exp=now + 3600)
+    with override_settings(LEGACY_JWT_SECRET=LEGACY_SECRET, LEGACY_JWT_MAX_LIFETIME=7200):
+        assert client.get("/api/profile", headers=bearer(token)).status_code == 200
+    with override_settings(LEGACY_JWT_SECRET=LEGACY_SECRET, LEGACY_JWT_MAX_LIFETIME=3000):
+        assert_refused(client.get("/api/profile", headers=bearer(token)), 403, INVALID)
+
+
+def test_a_legacy_token_issued_at_or_after_the_cutover_is_refused(client, upstreams):
+    cutover = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    moment = int(cutover.timestamp())
+    before = legacy_token(iat=moment - 1, exp=moment + 7200)
+    at, after = legacy_token(iat=moment, exp=moment + 7200), legacy_token()
+    with override_settings(LEGACY_JWT_SECRET=LEGACY_SECRET, LEGACY_JWT_ISSUED_BEFORE=cutover):
+        assert client.get("/api/profile", headers=bearer(before)).status_code == 200
+        assert_refused(client.get("/api/profile", headers=bearer(at)), 403, INVALID)
+        assert_refused(client.get("/api/profile", headers=bearer(after)), 403, INVALID)
+    assert len(upstreams["users"].received) == 1
+
+
+def test_a_revoked_legacy_token_is_refused_in_every_spelling(client, upstreams, revoke):
+    token = legacy_token()
+    padded = token + "="  # the same signature bytes: PyJWT verifies it
+    with override_settings(LEGACY_JWT_SECRET=LEGACY_SECRET):
+        assert client.get("/api/profile", headers=bearer(padded)).status_code == 200
+        revoke.token(revocation.legacy_token_id(token))  # logout with the usual spelling
+
+        assert_refused(client.get("/api/profile", headers=bearer(padded)), 403, INVALID)
+        assert_refused(client.get("/api/profile", headers=bearer(token)), 403, INVALID)
+
+
+def test_every_token_of_a_disabled_user_is_refused_whatever_its_version(client, upstreams, revoke):
+    user_id, other_user = new_user_id(), new_user_id()
+    tokens = [access_token(user_id), access_token(user_id, ver=7), legacy_token(user_id)]
+    revoke.disabled(user_id)  # deactivated or deleted at the users service
+
+    with override_settings(LEGACY_JWT_SECRET=LEGACY_SECRET):
+        for token in tokens:
+            assert_refused(client.get("/api/profile", headers=bearer(token)), 403, INVALID)
+        assert client.get("/api/profile", headers=bearer(access_token(other_user))).status_code == 200
+    assert len(upstreams["users"].received) == 1
 
 
 # SEVERAL KEYS: while the signing key is rotated, each token is checked with the key its kid names

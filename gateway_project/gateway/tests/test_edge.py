@@ -140,6 +140,22 @@ def test_a_revoked_token_is_refused_even_with_a_current_copy(client, owner, user
     assert (response.status_code, response.json()) == (403, {"error": "Invalid or expired token"})
 
 
+def test_a_disabled_users_token_is_refused_even_with_a_current_copy(client, owner, user):
+    """Deactivated or deleted at the users service: the copy is never served, whatever the token's version."""
+    user_id, headers, current = user
+    current(owner.revision)
+    get(client, headers)
+    revocation.user_disable(revocation.client_for(revocation_url()), user_id)
+    try:
+        response = get(client, headers)
+    finally:
+        revocation.user_enable(revocation.client_for(revocation_url()), user_id)
+
+    assert (response.status_code, response.json()) == (403, {"error": "Invalid or expired token"})
+    assert len(owner.upstream.received) == 1
+    assert get(client, headers).status_code == 200  # reactivated
+
+
 @pytest.mark.parametrize("why", ["not marked", "an error"])
 def test_an_answer_the_service_did_not_mark_or_an_error_is_not_kept(client, owner, user, why):
     _, headers, current = user

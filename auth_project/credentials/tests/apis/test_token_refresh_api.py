@@ -9,7 +9,7 @@ pytestmark = pytest.mark.django_db(databases=["default", "credentials"])
 URL = "/api/token/refresh"
 
 
-def test_200_answers_a_new_pair(gateway_client, make_credential, family):
+def test_200_answers_a_new_pair(gateway_client, make_credential, revocations, family):
     tokens = token_pair_issue(credential=make_credential(), family=family)
 
     response = gateway_client.post(URL, {"refresh": tokens.refresh}, format="json")

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from common.errors import ApiError
 from common.models import OutboxEvent
+from common.revocation import user_disable
 from credentials.models import Credential, RefreshTokenRecord
 from credentials.services import credential_login
 from credentials.tests.hashers import FastArgon2PasswordHasher
@@ -76,9 +77,11 @@ def test_a_wrong_password_leaves_a_legacy_hash_alone(make_credential):
 
 @pytest.mark.parametrize(
     "case",
-    ["unknown email", "wrong password", "inactive", "locked"],
+    ["unknown email", "wrong password", "inactive", "disabled at the users service", "locked"],
 )
-def test_every_refusal_is_the_same_401_after_the_same_hashing_work(make_credential, hasher_verifications, case):
+def test_every_refusal_is_the_same_401_after_the_same_hashing_work(
+    make_credential, hasher_verifications, revocations, case
+):
     email, password = "ada@example.com", PASSWORD
     if case == "unknown email":
         email = "nobody@example.com"
@@ -86,6 +89,9 @@ def test_every_refusal_is_the_same_401_after_the_same_hashing_work(make_credenti
         password = "not the password"
     elif case == "inactive":
         make_credential(email=email, is_active=False)
+    elif case == "disabled at the users service":
+        # Deactivated there, the event not applied here yet: the credential is still active.
+        user_disable(revocations, make_credential(email=email).user_id)
     elif case == "locked":
         make_credential(email=email, locked_until=timezone.now() + timedelta(minutes=5))
     if case in ("unknown email", "wrong password"):
@@ -97,6 +103,13 @@ def test_every_refusal_is_the_same_401_after_the_same_hashing_work(make_credenti
     # The password went through the hasher exactly once, as for a real check.
     assert len(hasher_verifications) == 1
     assert hasher_verifications[0].startswith("argon2$")
+
+
+def test_with_redis_down_a_login_goes_on_without_the_users_services_word(make_credential, redis_down, caplog):
+    credential = make_credential()
+
+    assert credential_login(email=credential.email, password=PASSWORD).tokens.access
+    assert "deactivations not readable: login checked without them" in caplog.messages
 
 
 def test_consecutive_wrong_passwords_lock_the_account(make_credential, settings):

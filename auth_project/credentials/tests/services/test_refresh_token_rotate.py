@@ -6,6 +6,7 @@ import pytest
 
 from common.errors import ApiError
 from common.jwt_keys import key_id
+from common.revocation import user_disable, user_enable
 from credentials.models import RefreshTokenRecord
 from credentials.services import refresh_token_rotate, token_pair_issue
 from credentials.tokens import SessionRefreshToken
@@ -24,7 +25,7 @@ def refused(refresh: str) -> ApiError:
     return raised.value
 
 
-def test_a_refresh_token_is_exchanged_once_for_a_new_pair_of_the_same_session(make_credential, family):
+def test_a_refresh_token_is_exchanged_once_for_a_new_pair_of_the_same_session(make_credential, revocations, family):
     credential = make_credential()
     first = token_pair_issue(credential=credential, family=family)
 
@@ -55,9 +56,12 @@ def test_a_reused_refresh_token_ends_its_whole_family(make_credential, revocatio
     assert refresh_token_rotate(refresh=other_session.refresh).access
 
 
-def test_a_reuse_while_redis_is_down_is_a_503_and_changes_nothing(make_credential, redis_down, family):
+def test_a_reuse_while_redis_is_down_is_a_503_and_changes_nothing(
+    make_credential, revocations, settings, unreachable_redis_url, family
+):
     first = token_pair_issue(credential=make_credential(), family=family)
     refresh_token_rotate(refresh=first.refresh)
+    settings.REDIS_URL = unreachable_redis_url
 
     with pytest.raises(ApiError) as raised:
         refresh_token_rotate(refresh=first.refresh)
@@ -66,7 +70,18 @@ def test_a_reuse_while_redis_is_down_is_a_503_and_changes_nothing(make_credentia
     assert not RefreshTokenRecord.objects.filter(revoked_at__isnull=False).exists()
 
 
-def test_a_deactivated_user_cannot_refresh(make_credential, family):
+def test_while_redis_is_down_no_refresh_token_rotates(make_credential, redis_down, family):
+    """Whether the users service deactivated the user cannot be read: nothing is issued (fail closed)."""
+    first = token_pair_issue(credential=make_credential(), family=family)
+
+    with pytest.raises(ApiError) as raised:
+        refresh_token_rotate(refresh=first.refresh)
+
+    assert (raised.value.status, raised.value.message) == (503, "Service unavailable")
+    assert RefreshTokenRecord.objects.get(jti=first.refresh_jti).used_at is None
+
+
+def test_a_deactivated_user_cannot_refresh(make_credential, revocations, family):
     credential = make_credential()
     tokens = token_pair_issue(credential=credential, family=family)
     credential.is_active = False
@@ -75,7 +90,19 @@ def test_a_deactivated_user_cannot_refresh(make_credential, family):
     refused(tokens.refresh)
 
 
-def test_a_token_older_than_the_users_token_version_is_refused(make_credential, family):
+def test_a_user_the_users_service_disabled_cannot_refresh_before_the_event_arrives(make_credential, revocations, family):
+    credential = make_credential()
+    tokens = token_pair_issue(credential=credential, family=family)
+    user_disable(revocations, credential.user_id)
+
+    refused(tokens.refresh)
+    assert RefreshTokenRecord.objects.get(jti=tokens.refresh_jti).used_at is None
+
+    user_enable(revocations, credential.user_id)  # reactivated
+    assert refresh_token_rotate(refresh=tokens.refresh).access
+
+
+def test_a_token_older_than_the_users_token_version_is_refused(make_credential, revocations, family):
     credential = make_credential()
     tokens = token_pair_issue(credential=credential, family=family)
     credential.token_version += 1
@@ -84,7 +111,7 @@ def test_a_token_older_than_the_users_token_version_is_refused(make_credential, 
     refused(tokens.refresh)
 
 
-def test_a_revoked_or_unknown_refresh_token_is_refused(make_credential, family):
+def test_a_revoked_or_unknown_refresh_token_is_refused(make_credential, revocations, family):
     credential = make_credential()
     revoked = token_pair_issue(credential=credential, family=family)
     RefreshTokenRecord.objects.update(revoked_at="2020-01-01T00:00:00Z")
@@ -108,7 +135,7 @@ def test_anything_but_a_valid_refresh_token_is_refused(make_credential, family):
 
 
 def test_a_refresh_token_signed_before_the_switch_still_rotates_into_tokens_of_the_new_key(
-    make_credential, family, rotation
+    make_credential, revocations, family, rotation
 ):
     before = token_pair_issue(credential=make_credential(), family=family)
     rotation.switch()

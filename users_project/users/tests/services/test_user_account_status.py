@@ -2,6 +2,7 @@
 
 import pytest
 
+from common import revocation
 from common.errors import ApiError
 from common.legacy_import import Status
 from common.models import OutboxEvent
@@ -99,3 +100,62 @@ def test_deletion_erases_the_address_the_legacy_import_kept(make_profile):
     )
     user_delete(user_id=profile.pk)
     assert LegacyRowState.objects.filter(pk=profile.pk).values_list("email", "detail").get() == ("", "")
+
+
+# TOKENS REFUSED FROM THE COMMIT: common.revocation's mark, read by the gateway and the auth service
+# ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def revocations(edge_redis):
+    return revocation.client_for(edge_redis)
+
+
+@pytest.mark.parametrize("action", [user_deactivate, user_delete])
+def test_deactivation_and_deletion_refuse_the_users_tokens_before_the_auth_service_hears(make_profile, revocations, action):
+    profile = make_profile()
+    revocation.user_enable(revocations, profile.pk)  # a mark an earlier run left for this id
+
+    action(user_id=profile.pk)
+
+    assert revocation.user_disabled(revocations, profile.pk)
+
+
+def test_reactivation_lifts_the_refusal(make_profile, revocations):
+    profile = make_profile()
+    user_deactivate(user_id=profile.pk)
+
+    user_reactivate(user_id=profile.pk)
+
+    assert not revocation.user_disabled(revocations, profile.pk)
+
+
+def test_reactivating_an_active_user_lifts_a_refusal_left_behind(make_profile, revocations):
+    """A deactivation whose commit failed after the mark was written: support staff reactivate to lift it."""
+    profile = make_profile(version=1)
+    revocation.user_disable(revocations, profile.pk)
+
+    user_reactivate(user_id=profile.pk)
+
+    assert not revocation.user_disabled(revocations, profile.pk)
+    assert not OutboxEvent.objects.exists()
+
+
+@pytest.mark.parametrize("action", [user_deactivate, user_delete, user_reactivate])
+def test_a_refusal_redis_does_not_take_is_a_503_and_nothing_changes(make_profile, monkeypatch, action):
+    profile = make_profile(version=1)
+    if action is user_reactivate:
+        user_deactivate(user_id=profile.pk)
+        OutboxEvent.objects.all().delete()
+
+    def unavailable(client, user_id):
+        raise revocation.RevocationUnavailable("down")
+
+    monkeypatch.setattr(revocation, "user_disable", unavailable)
+    monkeypatch.setattr(revocation, "user_enable", unavailable)
+    with pytest.raises(ApiError) as raised:
+        action(user_id=profile.pk)
+
+    assert (raised.value.status, raised.value.message) == (503, "Service unavailable")
+    assert Profile.objects.get(pk=profile.pk).is_active is (action is not user_reactivate)
+    assert not OutboxEvent.objects.exists()

@@ -1,0 +1,37 @@
+"""``common.env``'s readers of values that are more than a string."""
+
+from datetime import UTC, datetime
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from common.env import instant
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("2026-12-06T03:00:00Z", datetime(2026, 12, 6, 3, tzinfo=UTC)),
+        ("2026-12-06T04:30:00+01:30", datetime(2026, 12, 6, 3, tzinfo=UTC)),
+        ("", None),
+        ("  ", None),
+    ],
+)
+def test_an_instant_is_read_with_its_offset(monkeypatch, value, expected):
+    monkeypatch.setenv("SOME_INSTANT", value)
+
+    assert instant("SOME_INSTANT") == expected
+
+
+def test_an_unset_instant_is_none(monkeypatch):
+    monkeypatch.delenv("SOME_INSTANT", raising=False)
+
+    assert instant("SOME_INSTANT") is None
+
+
+@pytest.mark.parametrize("value", ["2026-12-06T03:00:00", "tomorrow", "1765000000"])
+def test_an_instant_without_an_offset_or_unreadable_is_refused_by_name(monkeypatch, value):
+    monkeypatch.setenv("SOME_INSTANT", value)
+
+    with pytest.raises(ImproperlyConfigured, match="SOME_INSTANT must be an ISO 8601 instant"):
+        instant("SOME_INSTANT")
