@@ -28,3 +28,7 @@ SECRET_KEY = _required["DJANGO_SECRET_KEY"]
 ALLOWED_HOSTS = allowed_hosts(_required["DJANGO_ALLOWED_HOSTS"])
 INTERNAL_AUTH_KEY = _required["INTERNAL_AUTH_KEY"]
 refuse_sqlite(SERVICE_NAME, DATABASES)
+
+# STAFF SIGN-IN: a password alone never opens the admin in production
+# ------------------------------------------------------------------------------
+STAFF_OTP_REQUIRED = True
