@@ -110,10 +110,13 @@ def clear_cache() -> None:
     balancers.cache_clear()
 
 
-def validate_routes(routes: dict, upstreams: dict) -> list[str]:
+def validate_routes(routes: dict, upstreams: dict, health_paths: dict | None = None) -> list[str]:
     """Problems with a route table and its upstreams: a bad or reserved prefix, an unknown
-    upstream or auth mode, an upstream without a usable URL."""
+    upstream or auth mode, an upstream without a usable URL, a health path not starting with '/'."""
     problems = []
+    for name, path in (health_paths or {}).items():
+        if not isinstance(path, str) or not path.startswith("/"):
+            problems.append(f"upstream {name!r}: health path {path!r} must start with '/'")
     for prefix, entry in routes.items():
         upstream, auth = route_parts(entry)
         if not prefix.startswith("/"):

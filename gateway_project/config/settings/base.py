@@ -57,6 +57,15 @@ GATEWAY_UPSTREAMS = {
 LEGACY_UPSTREAM_URL = env.list("LEGACY_UPSTREAM_URL", default=[])
 if LEGACY_UPSTREAM_URL:
     GATEWAY_UPSTREAMS["legacy"] = LEGACY_UPSTREAM_URL
+# The path each upstream's health is read from (GET /api/health): our services'
+# /ready (databases, migrations, Redis); the monolith has no /ready and answers
+# GET /api/health with {"status": "OK"}. An upstream is up when this path answers
+# 200 with a JSON object.
+GATEWAY_HEALTH_PATHS = {
+    "users": "/ready",
+    "auth": "/ready",
+    "legacy": env.str("LEGACY_HEALTH_PATH", default="/api/health"),
+}
 # Upstreams that are our own services: they receive the gateway's signed
 # X-Internal-Auth (common.internal_auth). Anything else (the monolith) never does.
 GATEWAY_SIGNED_UPSTREAMS = ("users", "auth")
