@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """The profile read and a forwarded write through the gateway, against the legacy monolith in the same run.
 
-    .venv/bin/python bench/api_profile.py --monolith DIR [--duration 8] [--connections 16] [--rounds 3] [--postgres [URL]]
+    .venv/bin/python bench/api_profile.py [--monolith DIR] [--duration 8] [--connections 16] [--rounds 3] [--postgres [URL]]
 
 Needs `wrk` (Debian: apt-get install wrk) and Node.js with npm (the monolith; see
 ``common/legacy_monolith.py``). Starts the monolith and the whole system as `make run`
@@ -155,13 +155,11 @@ def main() -> None:
         default=os.environ.get("LEGACY_MONOLITH_DIR"),
         metavar="DIR",
         help="the legacy monolith's folder (index.js, package.json, package-lock.json), the peer every ratio is "
-        "taken against (default: $LEGACY_MONOLITH_DIR)",
+        "taken against (default: $LEGACY_MONOLITH_DIR, else the copy pinned in tests/legacy_monolith/)",
     )
     options = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (Debian: apt-get install wrk)")
-    if not options.monolith:
-        sys.exit("--monolith DIR (or LEGACY_MONOLITH_DIR) is needed: every figure is a ratio to the monolith")
     runs: dict[str, list[dict]] = {}
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as var_dir, production_like(environment(var_dir), options) as env:

@@ -1,9 +1,9 @@
 """The legacy monolith as a peer process: installed once, started beside the system, stopped after.
 
 Used by the benchmarks (ratios against the monolith) and the cutover rehearsal
-(``tests/test_cutover.py``). The monolith's source (``index.js``,
-``package.json``, ``package-lock.json``) is not part of this repository: its
-folder comes from ``LEGACY_MONOLITH_DIR`` (or the benchmarks' ``--monolith DIR``).
+(``tests/test_cutover.py``). Its source (``index.js``, ``package.json``,
+``package-lock.json``) is the pinned copy in ``tests/legacy_monolith/``, or the
+folder ``LEGACY_MONOLITH_DIR`` (or a benchmark's ``--monolith DIR``) names.
 It is copied under ``var/legacy-monolith/`` and installed there with ``npm ci``
 the first time (a minute or more: ``sqlite3`` builds), then started with
 ``node index.js`` on a free port, with a users.db and a JWT secret of the caller's.
@@ -28,6 +28,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 INSTALL_DIR = REPO_ROOT / "var" / "legacy-monolith"
 SOURCE_FILES = ("index.js", "package.json", "package-lock.json")
 SOURCE_VARIABLE = "LEGACY_MONOLITH_DIR"
+PINNED_COPY = REPO_ROOT / "tests" / "legacy_monolith"
 
 
 class MonolithUnavailable(Exception):
@@ -35,11 +36,9 @@ class MonolithUnavailable(Exception):
 
 
 def monolith_source(given: str | None = None) -> Path:
-    """The monolith's folder: ``given``, else ``LEGACY_MONOLITH_DIR``; checked, with node and npm on the PATH."""
-    folder = given or os.environ.get(SOURCE_VARIABLE)
-    if not folder:
-        raise MonolithUnavailable(f"{SOURCE_VARIABLE} is not set: it names the legacy monolith's folder")
-    source = Path(folder)
+    """The monolith's folder: ``given``, else ``LEGACY_MONOLITH_DIR``, else the pinned copy; checked, with node and
+    npm on the PATH."""
+    source = Path(given or os.environ.get(SOURCE_VARIABLE) or PINNED_COPY)
     missing = [name for name in SOURCE_FILES if not (source / name).is_file()]
     if missing:
         raise MonolithUnavailable(f"{source} is not the monolith's folder: no {', '.join(missing)}")

@@ -1,7 +1,8 @@
 """The legacy monolith beside a system under test: the cutover's starting point.
 
-``LEGACY_MONOLITH_DIR`` names the monolith's folder; without it (or without
-Node.js and npm) the tests that need it are skipped and say why.
+The monolith is the copy pinned in ``tests/legacy_monolith/`` (or the folder
+``LEGACY_MONOLITH_DIR`` names); without Node.js and npm the tests that need it
+are skipped and say why.
 """
 
 from __future__ import annotations

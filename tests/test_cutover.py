@@ -1,7 +1,7 @@
 """The cutover against the real monolith: the system in front of it, then the whole move, rehearsed.
 
-Needs ``LEGACY_MONOLITH_DIR`` (the monolith's folder) and Node.js with npm;
-skipped otherwise, saying so.
+Runs the monolith pinned in ``tests/legacy_monolith/`` with Node.js and npm;
+skipped without them, saying so.
 """
 
 from __future__ import annotations
