@@ -1,10 +1,10 @@
 #!/usr/bin/env python
 """The profile read and a forwarded write through the gateway, against the legacy monolith in the same run.
 
-    .venv/bin/python bench/api_profile.py --monolith DIR [--duration 8] [--connections 16] [--rounds 3] [--postgres [URL]]
+    .venv/bin/python bench/api_profile.py [--monolith DIR] [--duration 8] [--connections 16] [--rounds 3] [--postgres [URL]]
 
 Needs `wrk` (Debian: apt-get install wrk) and Node.js with npm (the monolith; see
-``bench/_monolith.py``). Starts the monolith and the whole system as `make run`
+``common/legacy_monolith.py``). Starts the monolith and the whole system as `make run`
 does (free ports, the gateway's rate limits lifted so the load generator is not
 throttled), registers a user on each, then runs wrk (``--rounds`` rounds; in each,
 every case once, one after the other, so all see the same machine; medians
@@ -45,7 +45,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _monolith import Monolith, add_monolith_option  # noqa: E402
 from _support import (  # noqa: E402
     CpuMeter,
     add_mode_options,
@@ -56,6 +55,7 @@ from _support import (  # noqa: E402
     production_like,
     start_ids_high,
 )
+from common.legacy_monolith import Monolith, MonolithUnavailable, monolith_source  # noqa: E402
 from common.testing import free_port  # noqa: E402
 from manage_all import System, gunicorn_spec  # noqa: E402
 
@@ -64,6 +64,7 @@ READ_TARGET = 1.3
 FORWARDED_TARGET = 0.6
 PASSWORD = "a long enough passphrase"
 NAME = "Bench"
+LEGACY_JWT_SECRET = "bench-legacy-secret"
 
 
 def environment(var_dir: str) -> dict[str, str]:
@@ -149,16 +150,25 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3, help="rounds of every case; medians are reported")
     add_mode_options(parser)
-    add_monolith_option(parser)
+    parser.add_argument(
+        "--monolith",
+        default=os.environ.get("LEGACY_MONOLITH_DIR"),
+        metavar="DIR",
+        help="the legacy monolith's folder (index.js, package.json, package-lock.json), the peer every ratio is "
+        "taken against (default: $LEGACY_MONOLITH_DIR, else the copy pinned in tests/legacy_monolith/)",
+    )
     options = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (Debian: apt-get install wrk)")
-    if not options.monolith:
-        sys.exit("--monolith DIR (or LEGACY_MONOLITH_DIR) is needed: every figure is a ratio to the monolith")
     runs: dict[str, list[dict]] = {}
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as var_dir, production_like(environment(var_dir), options) as env:
-        monolith = Monolith(Path(options.monolith), Path(var_dir))
+        try:
+            monolith = Monolith(
+                monolith_source(options.monolith), Path(var_dir) / "monolith-users.db", jwt_secret=LEGACY_JWT_SECRET
+            )
+        except MonolithUnavailable as exc:
+            sys.exit(str(exc))
         system = System(env, sink=lambda name, line: None)
         try:
             system.start(timeout=120)

@@ -38,11 +38,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, IntegrityError, connections, models, router, transaction
 from django.db import Error as DatabaseFailure  # DatabaseError, or InterfaceError: a connection already closed
 from django.utils import timezone
 
+from common import cutover
 from common.emails import canonical_email
 from common.env import state_dir
 from common.legacy_db import (
@@ -1095,6 +1097,12 @@ class MigrateFromSqliteCommand(BaseCommand):
         mode.add_argument(
             "--verify", action="store_true", help="Compare every row of users.db with this service's database."
         )
+        mode.add_argument(
+            "--final",
+            action="store_true",
+            help="The cutover's final catch-up: only while every route writing users.db is frozen; recorded so "
+            "that routes may move (docs/migration.md).",
+        )
         parser.add_argument(
             "--report-dir",
             type=Path,
@@ -1111,10 +1119,12 @@ class MigrateFromSqliteCommand(BaseCommand):
         if self.exit_status != EXIT_CLEAN:
             sys.exit(self.exit_status)
 
-    def handle(self, *args, path, dry_run, verify, report_dir, quiet, batch_size, busy_timeout, **options):
+    def handle(self, *args, path, dry_run, verify, final, report_dir, quiet, batch_size, busy_timeout, **options):
         service = self.mapping.service
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1", returncode=EXIT_ERROR)
+        if final:
+            started = self._final_catchup_allowed()
         report_dir = report_dir or state_dir(service)
         suffix = "verify" if verify else "dry-run" if dry_run else "report"
         report_path = Path(report_dir) / f"legacy-import-{service}-{suffix}.csv"
@@ -1138,6 +1148,9 @@ class MigrateFromSqliteCommand(BaseCommand):
                         self._verify(importer, report_path)
                     else:
                         self._import(importer, dry_run=dry_run, report_path=report_path)
+                        if final:
+                            cutover.record_final_catchup(Path(settings.GATEWAY_ROUTES_FILE), service, started)
+                            self.stdout.write(f"{service}: final catch-up recorded: routes may move to the services")
             except (LegacyDatabaseError, ChangeRefused) as exc:
                 raise CommandError(f"{exc} ({after_error})", returncode=EXIT_ERROR) from exc
             except DatabaseError as exc:
@@ -1148,6 +1161,26 @@ class MigrateFromSqliteCommand(BaseCommand):
                 raise CommandError(f"interrupted ({after_error})", returncode=EXIT_ERROR) from exc
         finally:
             source.close()
+
+    def _final_catchup_allowed(self) -> float:
+        """When the final catch-up begins, once the routes file allows it and the last freeze has settled."""
+        service = self.mapping.service
+        if not settings.GATEWAY_ROUTES_FILE:
+            raise CommandError("--final needs GATEWAY_ROUTES_FILE (nothing was imported)", returncode=EXIT_ERROR)
+        try:
+            state = cutover.read_state(Path(settings.GATEWAY_ROUTES_FILE))
+        except (OSError, ValueError) as exc:
+            raise CommandError(f"the routes file: {exc} (nothing was imported)", returncode=EXIT_ERROR) from exc
+        problem, wait = cutover.final_catchup_problem(
+            state, now=cutover.now(), settle_seconds=settings.CUTOVER_FREEZE_SETTLE_SECONDS
+        )
+        if problem:
+            raise CommandError(f"--final refused: {problem} (nothing was imported)", returncode=EXIT_ERROR)
+        if wait:
+            # Writes forwarded to the monolith before the freeze may still be on their way.
+            self.stdout.write(f"{service}: waiting {wait:.1f}s for the freeze to settle")
+            time.sleep(wait)
+        return cutover.now()
 
     def _check(self, importer: LegacyImport) -> None:
         try:

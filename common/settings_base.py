@@ -4,7 +4,7 @@ Each project then names its service, its apps, its databases and its routes;
 what is here is the same for all three and lives once.
 """
 
-from common.env import env, internal_auth_key_variable, redis_url
+from common.env import env, internal_auth_key_variable, redis_url, var_dir
 
 # GENERAL
 # ------------------------------------------------------------------------------
@@ -75,6 +75,18 @@ REST_FRAMEWORK = {
 # REDIS
 # ------------------------------------------------------------------------------
 REDIS_URL = redis_url()
+
+# THE CUTOVER (common.cutover, docs/migration.md)
+# ------------------------------------------------------------------------------
+# The route table's changes during the cutover (routes moved off the monolith,
+# frozen routes, final catch-ups): the gateway re-reads it within a second of a
+# change; its `manage.py routes` and the imports' --final write it. Every gateway
+# and the import must see the same file. Empty: no file, the settings' table only.
+GATEWAY_ROUTES_FILE = env.str("GATEWAY_ROUTES_FILE", default=str(var_dir() / "cutover" / "routes.json"))
+# Seconds after a freeze before a final catch-up reads users.db: every gateway worker
+# has re-read the table (1 s) and writes already forwarded to the monolith have been
+# answered (GATEWAY_READ_TIMEOUT, 10 s).
+CUTOVER_FREEZE_SETTLE_SECONDS = env.float("CUTOVER_FREEZE_SETTLE_SECONDS", default=12.0)
 
 # SECURITY
 # ------------------------------------------------------------------------------

@@ -119,6 +119,10 @@ E2E_RATE_LIMITS = {
     "GATEWAY_RATE_LIMIT_REGISTER_IP": "100000/d",
     "GATEWAY_RATE_LIMIT_LOGIN_ACCOUNT": "5/d",
 }
+# The staff admin as production runs it: a one-time code at every sign-in. A test
+# may send X-Forwarded-For as a proxy in front of the gateway would, to sign in from
+# an address of its own (the admin's lockout counts per client address).
+E2E_STAFF_ADMIN = {"STAFF_OTP_REQUIRED": "true", "GATEWAY_TRUSTED_PROXY_COUNT": "1"}
 
 
 def system_environment(
@@ -136,6 +140,7 @@ def system_environment(
         # A stalled worker (common.worker_watchdog) restarts well within the tests' waits.
         CELERY_WORKER_STALL_TIMEOUT="10",
         **E2E_RATE_LIMITS,
+        **E2E_STAFF_ADMIN,
     )
     for name in ("USERS_SERVICE_URL", "AUTH_SERVICE_URL", "DJANGO_SETTINGS_MODULE"):
         env.pop(name, None)

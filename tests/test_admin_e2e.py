@@ -1,6 +1,6 @@
 """The staff admin through the gateway, in a real headless Chromium, against the real processes.
 
-Support staff sign in at the gateway's /admin/ (CSRF, session cookie and
+Support staff sign in at the gateway's /admin/ with a password and a one-time code (CSRF, session cookie and
 whitenoise's static files all through the proxy), find a customer by an
 email typed in another case, deactivate them, and the customer's login and
 existing token are refused within seconds.
@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from accounts import PASSWORD, call, login, new_account
-from event_support import credential, staff_account_create, wait_until
+from admin_support import StaffMember
+from event_support import credential, wait_until
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(
@@ -68,10 +69,11 @@ def screenshot(page, name: str) -> None:
         page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=True)
 
 
-def sign_in(page, gateway: str, username: str, password: str) -> None:
+def sign_in(page, gateway: str, username: str, password: str, otp_token: str = "") -> None:
     page.goto(f"{gateway}/admin/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
+    page.fill("#id_otp_token", otp_token)
     page.click("input[type=submit]")
 
 
@@ -80,8 +82,7 @@ def test_support_staff_deactivate_a_customer_found_by_an_email_in_another_case(r
     gateway = system.gateway_url
     customer = new_account(gateway, "customer", name="Ada Lovelace")
     assert login(gateway, customer["email"], "not the password")[0] == 401  # some sign-in activity to see
-    staff = f"support-{uuid.uuid4().hex[:8]}"
-    staff_account_create(system, staff, STAFF_PASSWORD)
+    staff = StaffMember(system, f"support-{uuid.uuid4().hex[:8]}", STAFF_PASSWORD)
     page = browser.new_page()
     static = []
     page.on("response", lambda response: static.append(response) if "/static/" in response.url else None)
@@ -89,11 +90,14 @@ def test_support_staff_deactivate_a_customer_found_by_an_email_in_another_case(r
     # A customer's login is no staff account, and a staff account is no customer login.
     sign_in(page, gateway, customer["email"], PASSWORD)
     assert "correct username and password for a staff account" in page.inner_text(".errornote")
-    assert login(gateway, f"{staff}@support.example.com", STAFF_PASSWORD)[0] == 401
+    assert login(gateway, f"{staff.username}@support.example.com", STAFF_PASSWORD)[0] == 401
+    # The password alone is not enough: the one-time code from the staff member's device is asked for too.
+    sign_in(page, gateway, staff.username, STAFF_PASSWORD)
+    assert "correct username and password for a staff account" in page.inner_text(".errornote")
 
     page.goto(f"{gateway}/admin/")
     screenshot(page, "admin-login")
-    sign_in(page, gateway, staff, STAFF_PASSWORD)
+    sign_in(page, gateway, staff.username, STAFF_PASSWORD, staff.code())
     assert page.inner_text("#site-name") == "Accounts support"
     session = {cookie["name"]: cookie for cookie in browser.cookies(f"{gateway}/admin/")}["sessionid"]
     assert (session["path"], session["httpOnly"]) == ("/admin/", True)

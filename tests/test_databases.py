@@ -14,7 +14,9 @@ USERS_TABLES = {"users_profile", "users_preferences", "users_accountactivity", "
 AUTH_TABLES = {"credentials_credential", "credentials_refreshtokenrecord"}
 LAYOUT = {
     # (service, alias): tables that must be there; the service database holds nothing else.
-    ("users", "default"): DJANGO_TABLES | {"support_staffaction"},  # the staff trail, beside the staff accounts
+    # The staff trail and sign-in trail, the sign-in lockouts and the TOTP devices, beside the staff accounts.
+    ("users", "default"): DJANGO_TABLES
+    | {"support_staffaction", "support_staffsignin", "axes_accessattempt", "otp_totp_totpdevice"},
     ("users", "users"): USERS_TABLES | EVENT_TABLES | {"users_import_importrun", "users_import_legacyrowstate"},
     ("auth", "default"): DJANGO_TABLES,
     ("auth", "credentials"): AUTH_TABLES | EVENT_TABLES | {"auth_import_importrun", "auth_import_legacyrowstate"},

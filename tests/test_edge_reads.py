@@ -6,18 +6,15 @@ docs/architecture.md, "Edge reads".
 
 from __future__ import annotations
 
-import http.cookiejar
-import re
 import shutil
 import threading
 import time
-import urllib.parse
-import urllib.request
 
 import pytest
 
 from accounts import call, call_raw, internal_assertion, new_account
-from event_support import manage, staff_account_create
+from admin_support import AdminSession, StaffMember
+from event_support import manage
 from metrics_support import sample_value, scrape
 
 STAFF_PASSWORD = "Support-Desk-Password-7"
@@ -142,9 +139,8 @@ def test_a_staff_edit_in_the_admin_is_seen_by_the_next_read(system):
     account = new_account(system.gateway_url, "edge-admin", name="Customer Name")
     for _ in range(2):
         assert profile_name(system, account) == "Customer Name"
-    staff_account_create(system, "edge-support", STAFF_PASSWORD)
     admin = AdminSession(system.gateway_url)
-    admin.sign_in("edge-support", STAFF_PASSWORD)
+    admin.sign_in(StaffMember(system, "edge-support", STAFF_PASSWORD))
 
     admin.submit(
         f"/admin/users/profile/{account['id']}/change/",
@@ -235,28 +231,3 @@ def direct_put(system, account, body) -> tuple[int, dict]:
     return status, answer
 
 
-class AdminSession:
-    """The staff admin through the gateway, as a browser without JavaScript uses it: cookies and CSRF tokens."""
-
-    CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-
-    def __init__(self, base_url: str):
-        self.base_url = base_url
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-
-    def _open(self, path: str, form: dict | None = None) -> tuple[int, str, str]:
-        data = urllib.parse.urlencode(form).encode() if form is not None else None
-        request = urllib.request.Request(self.base_url + path, data=data, headers={"Referer": self.base_url + path})
-        with self.opener.open(request, timeout=30) as response:
-            return response.status, response.url, response.read().decode()
-
-    def sign_in(self, username: str, password: str) -> None:
-        _, _, page = self._open("/admin/login/")
-        form = {"username": username, "password": password, "csrfmiddlewaretoken": self.CSRF.search(page).group(1)}
-        _, url, _ = self._open("/admin/login/?next=/admin/", form)
-        assert not url.endswith("/admin/login/?next=/admin/"), "staff sign-in refused"
-
-    def submit(self, path: str, form: dict) -> None:
-        _, _, page = self._open(path)
-        status, url, _ = self._open(path, {**form, "csrfmiddlewaretoken": self.CSRF.search(page).group(1)})
-        assert status == 200 and not url.endswith(path), f"the admin kept the form at {url}"

@@ -16,7 +16,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
-from django.contrib.auth.hashers import Argon2PasswordHasher, BCryptPasswordHasher
+from django.contrib.auth.hashers import BCryptPasswordHasher
+
+from common.hashers import Argon2idPasswordHasher
 
 # bcrypt reads at most 72 bytes of key.
 BCRYPT_MAX_PASSWORD_BYTES = 72
@@ -52,20 +54,8 @@ class HashingThreadsMixin:
         return on_hashing_thread(super().verify, password, encoded)
 
 
-class ServiceArgon2PasswordHasher(HashingThreadsMixin, Argon2PasswordHasher):
-    """Argon2id with OWASP's first recommended parameters: 19 MiB, 2 passes, 1 lane.
-
-    Django's defaults (100 MiB, 8 lanes) cost 100 MiB per login in flight: a
-    2-core box running 2 gunicorn workers x 8 threads could need 1.6 GB for
-    logins alone, and 8 lanes buy no speed on 2 cores. 19 MiB x 2 passes takes
-    about as long as the legacy bcrypt cost 10 (~60 ms), so old and new hashes
-    cost an attacker and the server alike. The algorithm name stays "argon2":
-    hashes made with other parameters still verify and are rehashed on login.
-    """
-
-    time_cost = 2
-    memory_cost = 19456
-    parallelism = 1
+class ServiceArgon2PasswordHasher(HashingThreadsMixin, Argon2idPasswordHasher):
+    """The platform's Argon2id (``common.hashers``), hashing on this process's hashing threads."""
 
 
 class LegacyBcryptPasswordHasher(HashingThreadsMixin, BCryptPasswordHasher):

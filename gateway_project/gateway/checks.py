@@ -12,6 +12,6 @@ from .routing import validate_routes
 def route_table_check(app_configs, **kwargs) -> list[Error]:
     """Each problem of ``GATEWAY_ROUTES`` and ``GATEWAY_UPSTREAMS`` (an upstream's URLs included) as an error."""
     return [
-        Error(problem, hint="See GATEWAY_ROUTES, GATEWAY_ROUTE_OVERRIDES and the *_SERVICE_URL variables.", id="gateway.E001")
-        for problem in validate_routes(settings.GATEWAY_ROUTES, settings.GATEWAY_UPSTREAMS)
+        Error(problem, hint="See GATEWAY_ROUTES, GATEWAY_ROUTE_OVERRIDES, LEGACY_HEALTH_PATH and the *_SERVICE_URL variables.", id="gateway.E001")
+        for problem in validate_routes(settings.GATEWAY_ROUTES, settings.GATEWAY_UPSTREAMS, settings.GATEWAY_HEALTH_PATHS)
     ]

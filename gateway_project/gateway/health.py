@@ -1,6 +1,7 @@
 """``GET /api/health``: the legacy answer, plus the state of every part behind the gateway.
 
-Each address of each upstream (its ``/ready``) and the gateway's own Redis are
+Each address of each upstream (its health path: a service's ``/ready``, the
+monolith's ``/api/health``; ``GATEWAY_HEALTH_PATHS``) and the gateway's own Redis are
 checked in parallel under one deadline, so the answer comes within about a
 second even when an upstream hangs; a part that has not answered by then counts
 as down. An upstream is up when one of its addresses is: the gateway can serve
@@ -26,12 +27,12 @@ _executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="health")
 _NO_ANSWER = {"status": "down", "error": "no answer in time"}
 
 
-def check_upstream(base_url: str, timeout: float) -> dict:
-    """An upstream's readiness, as its ``/ready`` reports it."""
+def check_upstream(base_url: str, timeout: float, path: str = "/ready") -> dict:
+    """An upstream's readiness, as its health ``path`` reports it: up on a 200 with a JSON object."""
     try:
         response = pool().request(
             "GET",
-            f"{base_url}/ready",
+            f"{base_url}{path}",
             timeout=urllib3.Timeout(connect=timeout, read=timeout),
             retries=False,
         )
@@ -47,6 +48,11 @@ def check_upstream(base_url: str, timeout: float) -> dict:
     if "checks" in body:
         state["checks"] = body["checks"]
     return state
+
+
+def health_path(upstream: str) -> str:
+    """Where ``upstream`` tells its health (``GATEWAY_HEALTH_PATHS``; ``/ready`` for one not named)."""
+    return settings.GATEWAY_HEALTH_PATHS.get(upstream, "/ready")
 
 
 def _check_gateway_redis() -> dict:
@@ -71,7 +77,10 @@ def system_health() -> tuple[bool, dict]:
     timeout = settings.GATEWAY_HEALTH_TIMEOUT
     redis = _executor.submit(_check_gateway_redis)
     upstreams = {
-        name: [_executor.submit(check_upstream, address.url, timeout) for address in balancer.addresses]
+        name: [
+            _executor.submit(check_upstream, address.url, timeout, health_path(name))
+            for address in balancer.addresses
+        ]
         for name, balancer in upstreams_in_use().items()
     }
     wait([redis, *(future for futures in upstreams.values() for future in futures)], timeout=timeout + 0.1)

@@ -33,6 +33,7 @@ from common.request_context import REQUEST_ID_HEADER
 
 from . import metrics
 from .authentication import Identity
+from .client_ip import client_ip
 from .routing import Route
 from .upstream_http import (
     BadResponse,
@@ -65,7 +66,7 @@ HOP_BY_HOP_HEADERS = frozenset(
 )
 # Set by the gateway itself for every request; a client's own values are dropped.
 GATEWAY_SET_HEADERS = frozenset(
-    {"host", "content-length", "x-request-id", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto"}
+    {"host", "content-length", "x-request-id", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip"}
 )
 # Who the user is, the services learn from the gateway's signed X-Internal-Auth
 # alone: whatever a client claims about itself never reaches an upstream.
@@ -153,11 +154,13 @@ def upstream_headers(
         and lowered not in connection_options
         and not lowered.startswith(IDENTITY_HEADER_PREFIX)
     }
-    client_ip = request.META.get("REMOTE_ADDR", "")
+    remote_addr = request.META.get("REMOTE_ADDR", "")
     earlier = request.headers.get("X-Forwarded-For")
-    headers["X-Forwarded-For"] = f"{earlier}, {client_ip}" if earlier else client_ip
+    headers["X-Forwarded-For"] = f"{earlier}, {remote_addr}" if earlier else remote_addr
     headers["X-Forwarded-Host"] = request.get_host()
     headers["X-Forwarded-Proto"] = request.scheme
+    # The client as the rate limits see it (GATEWAY_TRUSTED_PROXY_COUNT): the admin's sign-in lockout keys on it.
+    headers["X-Real-IP"] = client_ip(request)
     headers[REQUEST_ID_HEADER] = request.request_id
     if route.signed:
         headers[INTERNAL_AUTH_HEADER] = internal_assertion(route.upstream, identity, request.method, request.path)

@@ -1,8 +1,21 @@
-"""The route table: which upstream owns a public path, and whether it needs a token."""
+"""The route table: which upstream owns a public path, whether it needs a token, whether it is frozen.
+
+The table is the settings' (``GATEWAY_ROUTES``, with ``GATEWAY_ROUTE_OVERRIDES``)
+with the cutover's routes file over it (``GATEWAY_ROUTES_FILE``, ``common.cutover``):
+each worker looks at the file's identity (inode, size, mtime) at most once a
+second and, when it changed, reads and checks it and swaps the whole table at
+once. A request resolves against one table, old or new, so none is dropped
+while routes move; a file that is not a valid table is logged and the table in
+use stays.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
 import posixpath
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -10,12 +23,18 @@ from functools import lru_cache
 from django.conf import settings
 from urllib3.util import parse_url
 
+from common.cutover import empty_state, read_state, with_upstream
+
 from .balancing import Balancer
 from .metrics import upstream_errors_start
+
+logger = logging.getLogger(__name__)
 
 PUBLIC = "public"
 TOKEN = "token"
 AUTH_MODES = (PUBLIC, TOKEN)
+# Seconds between two looks at the routes file, per worker.
+ROUTES_FILE_CHECK_SECONDS = 1.0
 # Paths the gateway answers itself and never forwards, whatever the table says:
 # a client must never reach a service's metrics through the public address.
 RESERVED_PREFIXES = ("/metrics",)
@@ -33,6 +52,8 @@ class Route:
     signed: bool = False
     # GETs may be answered from a current copy of the user's answer (gateway.edge); token routes only.
     edge: bool = False
+    # The cutover's final catch-up is under way: writes are refused (503), reads go on.
+    frozen: bool = False
 
 
 def route_parts(route: str | dict) -> tuple[str | None, str | None]:
@@ -75,10 +96,9 @@ def balancers() -> dict[str, Balancer]:
     return made
 
 
-@lru_cache(maxsize=1)
-def _routes_longest_first() -> tuple[Route, ...]:
+def _build(entries: dict, frozen) -> tuple[Route, ...]:
     routes = []
-    for prefix, entry in settings.GATEWAY_ROUTES.items():
+    for prefix, entry in entries.items():
         upstream, auth = route_parts(entry)
         routes.append(
             Route(
@@ -88,9 +108,103 @@ def _routes_longest_first() -> tuple[Route, ...]:
                 token_required=auth == TOKEN,
                 signed=upstream in settings.GATEWAY_SIGNED_UPSTREAMS,
                 edge=isinstance(entry, dict) and entry.get("edge") is True,
+                frozen=prefix in frozen,
             )
         )
     return tuple(sorted(routes, key=lambda route: len(route.prefix), reverse=True))
+
+
+def table_entries(state: dict) -> dict:
+    """The route table entries: the settings' table with the routes file's moves over it.
+
+    A route moved back to the upstream the code gives it gets the code's entry
+    again (edge reads included); to any other upstream it keeps its auth mode.
+    """
+    entries = dict(settings.GATEWAY_ROUTES)
+    for prefix, upstream in state["routes"].items():
+        service_entry = settings.GATEWAY_SERVICE_ROUTES.get(prefix)
+        if service_entry is not None and route_parts(service_entry)[0] == upstream:
+            entries[prefix] = service_entry
+        else:
+            entries[prefix] = with_upstream(entries.get(prefix, upstream), upstream)
+    return entries
+
+
+def routes_file_state() -> dict:
+    """The routes file's state (``common.cutover``); an empty one without a file. ``ValueError`` when invalid."""
+    path = settings.GATEWAY_ROUTES_FILE
+    return read_state(path) if path else empty_state()
+
+
+def state_problems(state: dict) -> list[str]:
+    """What makes the routes file's state unusable as the table."""
+    entries = table_entries(state)
+    problems = validate_routes(entries, settings.GATEWAY_UPSTREAMS)
+    problems += [f"frozen route {prefix!r} is not in the table" for prefix in state["frozen"] if prefix not in entries]
+    return problems
+
+
+class _Table:
+    """The table in use in this process, and what the routes file looked like when it was read."""
+
+    def __init__(self):
+        self.routes: tuple[Route, ...] | None = None
+        self.file_identity = None
+        self.checked_at = 0.0
+        self.lock = threading.Lock()
+
+    def current(self) -> tuple[Route, ...]:
+        routes = self.routes
+        if routes is not None and time.monotonic() - self.checked_at < ROUTES_FILE_CHECK_SECONDS:
+            return routes
+        with self.lock:
+            if self.routes is None or time.monotonic() - self.checked_at >= ROUTES_FILE_CHECK_SECONDS:
+                self._refresh()
+            return self.routes
+
+    def _refresh(self) -> None:
+        identity = _file_identity(settings.GATEWAY_ROUTES_FILE)
+        self.checked_at = time.monotonic()
+        if self.routes is not None and identity == self.file_identity:
+            return
+        try:
+            state = routes_file_state()
+            problems = state_problems(state)
+        except (OSError, ValueError) as exc:
+            problems = [f"unreadable: {exc}"]
+        self.file_identity = identity
+        if problems:
+            logger.error(
+                "routes file refused, the table in use stays",
+                extra={"path": settings.GATEWAY_ROUTES_FILE, "problems": problems},
+            )
+            if self.routes is None:
+                self.routes = _build(dict(settings.GATEWAY_ROUTES), ())
+            return
+        changed = self.routes is not None
+        self.routes = _build(table_entries(state), state["frozen"])
+        if changed:
+            logger.info(
+                "route table reloaded",
+                extra={"moved": state["routes"], "frozen": sorted(state["frozen"])},
+            )
+
+
+def _file_identity(path: str):
+    if not path:
+        return None
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_ino, found.st_size, found.st_mtime_ns
+
+
+_table = _Table()
+
+
+def _routes_longest_first() -> tuple[Route, ...]:
+    return _table.current()
 
 
 def resolve(path: str) -> Route | None:
@@ -105,15 +219,19 @@ def upstreams_in_use() -> dict[str, Balancer]:
 
 
 def clear_cache() -> None:
-    """Forget the table and the balancers, so both are made again from the settings."""
-    _routes_longest_first.cache_clear()
+    """Forget the table and the balancers, so both are made again from the settings and the routes file."""
+    global _table
+    _table = _Table()
     balancers.cache_clear()
 
 
-def validate_routes(routes: dict, upstreams: dict) -> list[str]:
+def validate_routes(routes: dict, upstreams: dict, health_paths: dict | None = None) -> list[str]:
     """Problems with a route table and its upstreams: a bad or reserved prefix, an unknown
-    upstream or auth mode, an upstream without a usable URL."""
+    upstream or auth mode, an upstream without a usable URL, a health path not starting with '/'."""
     problems = []
+    for name, path in (health_paths or {}).items():
+        if not isinstance(path, str) or not path.startswith("/"):
+            problems.append(f"upstream {name!r}: health path {path!r} must start with '/'")
     for prefix, entry in routes.items():
         upstream, auth = route_parts(entry)
         if not prefix.startswith("/"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import FileResponse, HttpResponse, JsonResponse
 
 from common.edge import KNOWN_REVISION_HEADER, REVISION_HEADER
@@ -11,6 +12,9 @@ from common.health import utc_timestamp
 from . import docs, edge, health, proxy, routing, schema
 from .authentication import EdgeAuthError, authenticate
 from .ratelimits import TooManyRequests, count_then_read, too_many_requests
+
+# What a frozen route still forwards: reads, which change nothing the final catch-up must copy.
+FROZEN_ALLOWED_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @allow_methods("GET", "HEAD")
@@ -57,6 +61,8 @@ def proxy_view(request, path=""):
     them to this view), in the same Redis round trip as whatever else it reads.
     """
     route = routing.resolve(request.path)
+    if route is not None and route.frozen and request.method not in FROZEN_ALLOWED_METHODS:
+        return _frozen()
     limits = list(getattr(request, "rate_limits", ()))
     try:
         if route is not None and route.token_required:
@@ -67,6 +73,13 @@ def proxy_view(request, path=""):
     if route is None:
         return error_response("Not found", 404)
     return _relayed(proxy.forward(request, route))
+
+
+def _frozen():
+    """A write on a frozen route: the cutover's final catch-up is under way; the client tries again shortly."""
+    response = error_response("Service unavailable", 503)
+    response["Retry-After"] = str(settings.GATEWAY_FROZEN_RETRY_AFTER)
+    return response
 
 
 def _protected(request, route: routing.Route, limits: list):

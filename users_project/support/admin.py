@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from support.models import StaffAction
+from support.models import StaffAction, StaffSignIn
 
 # The largest id a database can hold (a longer number searched for is no id).
 MAX_ID = 2**63 - 1
@@ -44,6 +44,26 @@ class StaffActionAdmin(admin.ModelAdmin):
     @admin.display(description="Changed")
     def changed(self, action):
         return ", ".join(action.details.get("changed", []))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(StaffSignIn)
+class StaffSignInAdmin(admin.ModelAdmin):
+    """Every attempt to sign in to the admin, and how it ended. Nobody adds, edits or deletes a row."""
+
+    list_display = ["occurred_at", "username", "outcome", "ip_address", "staff"]
+    list_filter = ["outcome", ("occurred_at", admin.DateFieldListFilter)]
+    search_fields = ["username", "ip_address"]
+    search_help_text = "A username (as typed) or a client address."
+    date_hierarchy = "occurred_at"
 
     def has_add_permission(self, request):
         return False

@@ -45,3 +45,36 @@ class StaffAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.staff_id} {self.action} {self.user_id} at {self.occurred_at:%Y-%m-%d %H:%M:%S}"
+
+
+class StaffSignIn(models.Model):
+    """One attempt to sign in to the admin, successful or not: who (as typed), from where, when, the outcome.
+
+    Written for every attempt, never changed. ``staff`` is the account when the
+    username named one; a failure keeps the username as it was typed.
+    """
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", "signed in"
+        WRONG_PASSWORD = "wrong_password", "wrong username or password"
+        LOCKED_OUT = "locked_out", "refused: locked out"
+        WRONG_CODE = "wrong_code", "wrong or missing one-time code"
+        NO_DEVICE = "no_device", "refused: no two-factor device enrolled"
+
+    username = models.CharField(max_length=150)
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="sign_ins"
+    )
+    outcome = models.CharField(max_length=32, choices=Outcome.choices)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=255, blank=True)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    request_id = models.CharField(max_length=128, blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-pk"]
+        indexes = [models.Index(fields=["username", "-occurred_at"], name="support_signin_user_recent")]
+        default_permissions = ("view",)
+
+    def __str__(self) -> str:
+        return f"{self.username} {self.outcome} at {self.occurred_at:%Y-%m-%d %H:%M:%S}"

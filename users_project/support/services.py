@@ -27,7 +27,7 @@ from common.errors import ApiError
 from common.request_context import current_request_id
 from common.service_client import ServiceOutcomeUnknown, ServiceUnreachable
 from support.auth_service import credential_call
-from support.models import StaffAction
+from support.models import StaffAction, StaffSignIn
 from users.models import Profile
 from users.services import UNSET, user_deactivate, user_delete, user_profile_update, user_reactivate
 
@@ -221,6 +221,51 @@ def staff_account_disable(*, username: str) -> None:
     if not user_model.objects.filter(username=username).update(is_active=False):
         raise ValueError(f"no staff account named {username!r}")
     logger.info("staff account disabled", extra={"staff": username})
+
+
+def staff_account_otp_enrol(*, username: str):
+    """Give a staff account a new, confirmed TOTP device in place of any it had; the device.
+
+    Its ``config_url`` (the otpauth:// URI with the secret) goes to the staff
+    member's authenticator app once; nothing shows it again.
+    """
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    user_model = get_user_model()
+    with transaction.atomic(using=router.db_for_write(TOTPDevice)):
+        user = user_model.objects.filter(username=username).first()
+        if user is None:
+            raise ValueError(f"no staff account named {username!r}")
+        TOTPDevice.objects.filter(user=user).delete()
+        device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+    logger.info("staff account otp enrolled", extra={"staff": username})
+    return device
+
+
+def staff_account_unlock(*, username: str) -> int:
+    """Lift a staff sign-in lockout of ``username`` (axes' failures for it); how many records were cleared."""
+    from axes.utils import reset
+
+    cleared = reset(username=username)
+    logger.info("staff account unlocked", extra={"staff": username, "cleared": cleared})
+    return cleared
+
+
+def staff_sign_in_record(*, username: str, outcome: str, staff=None, ip_address: str | None, user_agent: str = ""):
+    """Add a sign-in attempt to the staff sign-in trail, and log it (never the password)."""
+    entry = StaffSignIn.objects.create(
+        username=username[:150],
+        staff=staff,
+        outcome=outcome,
+        ip_address=ip_address or None,
+        user_agent=user_agent[:255],
+        request_id=current_request_id() or "",
+    )
+    logger.info(
+        "staff sign-in",
+        extra={"staff": entry.username, "outcome": outcome, "client_ip": ip_address, "staff_sign_in_id": entry.pk},
+    )
+    return entry
 
 
 def support_group_sync(*, using: str = "default") -> Group:

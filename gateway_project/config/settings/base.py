@@ -7,6 +7,7 @@ what it needs to remember (revocations, rate-limit counters) lives in Redis.
 
 from corsheaders.defaults import default_headers
 
+from common.cutover import with_upstream
 from common.env import env, instant
 from common.log import logging_config
 from common.settings_base import *  # noqa: F403
@@ -57,6 +58,15 @@ GATEWAY_UPSTREAMS = {
 LEGACY_UPSTREAM_URL = env.list("LEGACY_UPSTREAM_URL", default=[])
 if LEGACY_UPSTREAM_URL:
     GATEWAY_UPSTREAMS["legacy"] = LEGACY_UPSTREAM_URL
+# The path each upstream's health is read from (GET /api/health): our services'
+# /ready (databases, migrations, Redis); the monolith has no /ready and answers
+# GET /api/health with {"status": "OK"}. An upstream is up when this path answers
+# 200 with a JSON object.
+GATEWAY_HEALTH_PATHS = {
+    "users": "/ready",
+    "auth": "/ready",
+    "legacy": env.str("LEGACY_HEALTH_PATH", default="/api/health"),
+}
 # Upstreams that are our own services: they receive the gateway's signed
 # X-Internal-Auth (common.internal_auth). Anything else (the monolith) never does.
 GATEWAY_SIGNED_UPSTREAMS = ("users", "auth")
@@ -81,19 +91,13 @@ GATEWAY_ROUTES = {
     "/static": "users",
 }
 
+# The table as the code has it, every route on our services: where `manage.py routes
+# move ROUTE --to services` sends a route back to.
+GATEWAY_SERVICE_ROUTES = dict(GATEWAY_ROUTES)
 
-def with_upstream(route, upstream: str):
-    """``route`` sent to another upstream; whether it needs a token stays as it was.
-
-    Edge reads do not follow: they are what one service offers for its answers.
-    """
-    if not isinstance(route, dict):
-        return upstream
-    return {**{key: value for key, value in route.items() if key != "edge"}, "upstream": upstream}
-
-
-# Moves prefixes between upstreams without a code change, one at a time during
-# the cutover: GATEWAY_ROUTE_OVERRIDES="/api/login=legacy,/api/register=legacy".
+# Moves prefixes between upstreams without a code change: where the cutover starts,
+# GATEWAY_ROUTE_OVERRIDES="/api/login=legacy,/api/register=legacy". The routes file
+# (GATEWAY_ROUTES_FILE, common.cutover) moves them on from there without a restart.
 for _prefix, _upstream in env.dict("GATEWAY_ROUTE_OVERRIDES", default={}).items():
     GATEWAY_ROUTES[_prefix] = with_upstream(GATEWAY_ROUTES.get(_prefix, _upstream), _upstream)
 
@@ -115,6 +119,10 @@ GATEWAY_POOL_SIZE = env.int("GATEWAY_POOL_SIZE", default=16)
 GATEWAY_UPSTREAM_COOLDOWN = env.float("GATEWAY_UPSTREAM_COOLDOWN", default=5.0)
 # /api/health answers within this budget even when an upstream hangs.
 GATEWAY_HEALTH_TIMEOUT = env.float("GATEWAY_HEALTH_TIMEOUT", default=0.8)
+
+# A write (anything but GET, HEAD, OPTIONS) on a frozen route is answered 503 with
+# this Retry-After (seconds): the final catch-up's window (docs/migration.md).
+GATEWAY_FROZEN_RETRY_AFTER = env.int("GATEWAY_FROZEN_RETRY_AFTER", default=5)
 
 # TOKENS: verified here, on every token-protected request
 # ------------------------------------------------------------------------------

@@ -20,3 +20,6 @@ JWT_PUBLIC_KEYS = [_public_key]
 SIMPLE_JWT = simple_jwt_settings(signing_key="", verifying_key=_public_key)
 
 CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
+
+# No routes file unless a test names one: a developer's var/ never changes the table under test.
+GATEWAY_ROUTES_FILE = ""

@@ -8,6 +8,8 @@ from datetime import datetime, timezone
 import pytest
 from django.test import override_settings
 
+from gateway import routing
+
 from .conftest import json_answer
 
 ROUTES = {"/api/profile": "users", "/api/login": "auth"}
@@ -236,3 +238,46 @@ def test_an_upstream_with_every_address_down_is_down(client, start_upstream, clo
     assert body["status"] == "UNAVAILABLE"
     assert body["services"]["users"]["status"] == "down"
     assert [instance["status"] for instance in body["services"]["users"]["instances"]] == ["down", "down"]
+
+
+def monolith(received):
+    """The legacy monolith: no /ready (its 404 is HTML), ``{"status": "OK"}`` at /api/health."""
+    if received.target == "/api/health":
+        return json_answer(200, {"status": "OK", "timestamp": "2026-01-01T00:00:00.000Z"})
+    return 404, [("Content-Type", "text/html")], b"<pre>Cannot GET</pre>"
+
+
+def test_the_monolith_is_checked_at_its_own_health_path_beside_the_services(client, start_upstream, redis_url):
+    users, auth, legacy = start_upstream(ready(USERS_CHECKS)), start_upstream(ready(AUTH_CHECKS)), start_upstream(monolith)
+    with override_settings(
+        GATEWAY_UPSTREAMS={"users": users.url, "auth": auth.url, "legacy": legacy.url},
+        GATEWAY_ROUTES={**ROUTES, "/api/register": "legacy"},
+        REDIS_URL=redis_url,
+    ):
+        response = client.get("/api/health")
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["services"]["legacy"] == single({"status": "up"})
+    assert [received.target for received in legacy.received] == ["/api/health"]
+    assert {received.target for received in users.received} == {"/ready"}
+
+
+def test_a_monolith_whose_health_path_fails_is_down(client, start_upstream, redis_url):
+    users, auth = start_upstream(ready(USERS_CHECKS)), start_upstream(ready(AUTH_CHECKS))
+    legacy = start_upstream(lambda received: json_answer(500, {"error": "Internal server error"}))
+    with override_settings(
+        GATEWAY_UPSTREAMS={"users": users.url, "auth": auth.url, "legacy": legacy.url},
+        GATEWAY_ROUTES={"/api/profile": "users", "/api/login": "legacy"},
+        REDIS_URL=redis_url,
+    ):
+        response = client.get("/api/health")
+
+    assert response.status_code == 503
+    assert response.json()["services"]["legacy"]["status"] == "down"
+    assert "auth" not in response.json()["services"]
+
+
+def test_a_health_path_must_start_with_a_slash():
+    problems = routing.validate_routes({"/api/login": "legacy"}, {"legacy": "http://127.0.0.1:3900"}, {"legacy": "api/health"})
+
+    assert problems == ["upstream 'legacy': health path 'api/health' must start with '/'"]

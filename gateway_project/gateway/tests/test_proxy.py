@@ -138,6 +138,18 @@ def test_forwarding_headers_are_set(client, echo_upstream):
     assert second.header_values("X-Forwarded-Proto") == ["https"]
 
 
+def test_the_client_address_the_gateway_determined_goes_upstream_as_x_real_ip(client, echo_upstream, settings):
+    with routed_to(echo_upstream.url):
+        client.get("/api/profile", headers={"X-Real-IP": "198.51.100.1", "X-Forwarded-For": "203.0.113.7"})
+        settings.GATEWAY_TRUSTED_PROXY_COUNT = 1
+        client.get("/api/profile", headers={"X-Real-IP": "198.51.100.1", "X-Forwarded-For": "203.0.113.7"})
+
+    untrusted, behind_a_proxy = echo_upstream.received
+    # A client's own X-Real-IP never reaches a service: the gateway's word replaces it.
+    assert untrusted.header_values("X-Real-IP") == ["127.0.0.1"]
+    assert behind_a_proxy.header_values("X-Real-IP") == ["203.0.113.7"]
+
+
 def test_a_well_formed_client_request_id_is_kept_end_to_end(client, start_upstream):
     # The upstream answers with an id of its own; the client still sees the gateway's.
     upstream = start_upstream(lambda received: json_answer(200, {}, [("X-Request-ID", "upstream-made-this")]))

@@ -1,5 +1,6 @@
 """Settings of the users service: profiles and preferences; owns the user id and email; the staff admin."""
 
+from datetime import timedelta
 from pathlib import Path
 
 from common.env import env, service_databases, state_dir
@@ -12,7 +13,9 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 
 # APPS
 # ------------------------------------------------------------------------------
-THIRD_PARTY_APPS = ["rest_framework", "drf_spectacular"]
+# The admin's site is the support app's (two-factor sign-in): Django's admin app with that default site.
+DJANGO_APPS = [app if app != "django.contrib.admin" else "support.apps.StaffAdminConfig" for app in DJANGO_APPS]
+THIRD_PARTY_APPS = ["rest_framework", "drf_spectacular", "axes", "django_otp", "django_otp.plugins.otp_totp"]
 SHARED_APPS = ["common"]
 LOCAL_APPS = ["users", "legacy_import", "support"]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + SHARED_APPS + LOCAL_APPS
@@ -32,6 +35,12 @@ INTERNAL_AUTH_CALLERS = {"/api/": ("gateway",)}
 MIDDLEWARE.insert(
     MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "whitenoise.middleware.WhiteNoiseMiddleware"
 )
+# Which staff member passed the second factor (django-otp), then the staff sign-in's lockout (django-axes, last).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "django_otp.middleware.OTPMiddleware",
+)
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
 
 # DATABASES: Django's own tables in "default", the service's data in "users"
 # ------------------------------------------------------------------------------
@@ -52,6 +61,31 @@ STORAGES = {
 SESSION_COOKIE_PATH = "/admin/"
 CSRF_COOKIE_PATH = "/admin/"
 SESSION_COOKIE_AGE = 8 * 3600
+
+# STAFF SIGN-IN: throttled and locked (django-axes), two-factor (django-otp), Argon2, recorded (support)
+# ------------------------------------------------------------------------------
+# Axes first: a locked-out client or username is refused before any password is hashed.
+AUTHENTICATION_BACKENDS = ["support.sign_in.StaffLockoutBackend", "django.contrib.auth.backends.ModelBackend"]
+# Failures within the cool-off that lock, separately per client address and per username tried.
+AXES_FAILURE_LIMIT = env.int("STAFF_SIGN_IN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(seconds=env.int("STAFF_SIGN_IN_LOCKOUT_SECONDS", default=15 * 60))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+# The client's address as the gateway saw it (support.sign_in.client_ip).
+AXES_CLIENT_IP_CALLABLE = "support.sign_in.client_ip"
+# A locked-out sign-in gets the form and message of any failed one (support.sign_in.lockout_response).
+AXES_LOCKOUT_CALLABLE = "support.sign_in.lockout_response"
+# The staff sign-in trail (support.StaffSignIn) records every sign-in; axes keeps only its counters.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+# Two-factor (TOTP) for every staff sign-in; production settings always require it.
+STAFF_OTP_REQUIRED = env.bool("STAFF_OTP_REQUIRED", default=False)
+OTP_TOTP_ISSUER = env.str("STAFF_OTP_ISSUER", default="Accounts support")
+# Staff passwords hashed like customers' (common.hashers); older hashes are upgraded at the next sign-in.
+PASSWORD_HASHERS = [
+    "common.hashers.Argon2idPasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+]
 
 # API AND ITS SCHEMA
 # ------------------------------------------------------------------------------

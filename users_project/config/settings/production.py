@@ -38,3 +38,7 @@ SECRET_KEY = _required["DJANGO_SECRET_KEY"]
 ALLOWED_HOSTS = allowed_hosts(_required["DJANGO_ALLOWED_HOSTS"])
 INTERNAL_AUTH_KEYS = internal_auth_keys(_required, _internal_auth_key_owners)
 refuse_sqlite(SERVICE_NAME, DATABASES)
+
+# STAFF SIGN-IN: a password alone never opens the admin in production
+# ------------------------------------------------------------------------------
+STAFF_OTP_REQUIRED = True

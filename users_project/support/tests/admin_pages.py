@@ -3,6 +3,13 @@
 from django.urls import reverse
 
 CHANGELIST_URL = "/admin/users/profile/"
+LOGIN_URL = "/admin/login/"
+
+
+def sign_in(client, username: str, password: str, otp_token: str = "", ip: str = "198.51.100.1"):
+    """Post the admin's sign-in form from ``ip`` (as the gateway says it in ``X-Real-IP``); the response."""
+    form = {"username": username, "password": password, "otp_token": otp_token, "next": "/admin/"}
+    return client.post(LOGIN_URL, form, headers={"X-Real-IP": ip})
 
 
 def change_url(profile) -> str:

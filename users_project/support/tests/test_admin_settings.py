@@ -22,11 +22,14 @@ print(json.dumps({
     "static_root": str(s.STATIC_ROOT),
     "static_storage": s.STORAGES["staticfiles"]["BACKEND"],
     "use_finders": getattr(s, "WHITENOISE_USE_FINDERS", False),
+    "staff_otp_required": s.STAFF_OTP_REQUIRED,
+    "first_hasher": s.PASSWORD_HASHERS[0],
+    "lockout": [s.AXES_FAILURE_LIMIT, s.AXES_COOLOFF_TIME.total_seconds(), s.AXES_LOCKOUT_PARAMETERS],
 }))
 """
 
 
-def test_production_serves_the_admin_through_the_gateway_with_secure_cookies_and_collected_files(tmp_path):
+def test_production_serves_the_admin_through_the_gateway_with_secure_cookies_collected_files_and_two_factor(tmp_path):
     env = {name: os.environ[name] for name in ("PATH", "HOME", "LANG") if name in os.environ}
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.production",
@@ -57,4 +60,7 @@ def test_production_serves_the_admin_through_the_gateway_with_secure_cookies_and
         "static_root": str(PROJECT_DIR / "staticfiles"),
         "static_storage": "whitenoise.storage.CompressedManifestStaticFilesStorage",
         "use_finders": False,
+        "staff_otp_required": True,
+        "first_hasher": "common.hashers.Argon2idPasswordHasher",
+        "lockout": [5, 900.0, ["ip_address", "username"]],
     }
