@@ -63,3 +63,13 @@ def canonical_email(email: str) -> str | None:
     if not local:
         return None
     return f"{local.lower()}@{domain}"
+
+
+def login_key(email: str) -> str | None:
+    """The account an address typed at sign-in names: its canonical form, surrounding whitespace dropped.
+
+    The auth service looks a login's credential up by it, and the gateway counts
+    a login's per-account limit under it: however an address is re-spelt (case,
+    spaces, Gmail dots), it is one account and one count.
+    """
+    return canonical_email(email.strip())

@@ -24,9 +24,10 @@ class ApiError(Exception):
 
     status = 400
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(self, message: str, *, status: int | None = None, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.headers = headers
         if status is not None:
             self.status = status
 
@@ -85,7 +86,7 @@ def api_exception_handler(exc, context):
     if isinstance(exc, LegacyValidationError):
         return Response({"errors": exc.errors}, status=400)
     if isinstance(exc, ApiError):
-        return Response({"error": exc.message}, status=exc.status)
+        return Response({"error": exc.message}, status=exc.status, headers=exc.headers)
     if isinstance(exc, drf_exceptions.ValidationError):
         return Response({"errors": _legacy_errors(exc.detail, context)}, status=400)
     response = drf_exception_handler(exc, context)

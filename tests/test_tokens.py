@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import os
 import time
 from datetime import UTC, datetime
 
@@ -16,6 +18,7 @@ from accounts import (
     access_claims,
     b64,
     call,
+    call_raw,
     claims_of,
     forged,
     internal_assertion,
@@ -435,6 +438,23 @@ def test_logins_to_one_account_beyond_its_limit_are_429_with_retry_after(gateway
     assert 1 <= int(headers["Retry-After"]) <= 24 * 3600
     # Another account from the same address still logs in.
     assert login(gateway, other["email"])[0] == 200
+
+
+def test_an_address_respelt_or_a_change_of_password_is_no_fresh_guess_at_the_gateway(gateway):
+    account = new_account(gateway, "respelt")  # its login is the first of its 5 a day
+    local, domain = account["email"].split("@")
+    spellings = [f"  {account['email'].upper()}  ", f"\t{local}@{domain.upper()}\n"]
+    statuses = [login(gateway, email, "Wrong-Password-1")[0] for email in spellings]
+    utf16 = json.dumps({"email": account["email"] + " ", "password": "Wrong-Password-1"}).encode("utf-16")
+    statuses.append(
+        call_raw(gateway, "POST", "/api/login", utf16, headers={"Content-Type": "application/json; charset=utf-16"})[0]
+    )
+    wrong_current = {"currentPassword": "Wrong-Password-1", "newPassword": "Another-Long-Password-7"}
+    statuses.append(call(gateway, "PUT", "/api/change-password", wrong_current, token=account["token"])[0])
+
+    assert statuses == [401, 401, 401, 401]
+    assert call(gateway, "PUT", "/api/change-password", wrong_current, token=account["token"])[0] == 429
+    assert login(gateway, account["email"])[0] == 429
 
 
 # EVERY ERROR IS JSON: malformed bodies, unknown routes, wrong methods

@@ -6,7 +6,7 @@ from django.contrib.auth.hashers import get_hasher, identify_hasher, is_password
 from django.conf import settings
 from django.db import router
 
-from common.emails import canonical_email
+from common.emails import login_key
 from common.jwt_keys import public_jwk
 from common.sql import quoted_table
 from credentials.models import Credential
@@ -22,7 +22,7 @@ def credential_get_by_email(*, email: str) -> Credential | None:
 
     Every login reads it: a raw query (``common.sql``), a third of the CPU of building the ORM's.
     """
-    canonical = canonical_email(email)
+    canonical = login_key(email)
     if canonical is None:
         return None
     using = router.db_for_read(Credential)

@@ -28,7 +28,7 @@ from django.contrib.auth.hashers import check_password, get_hasher, make_passwor
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, connections, router, transaction
-from django.db.models import Max
+from django.db.models import F, Max, Q
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.settings import api_settings
@@ -234,22 +234,16 @@ def credential_login(*, email: str, password: str) -> LoginResult:
     password-hashing work. A legacy hash is replaced
     by an Argon2 one on the first successful login. After
     ``LOGIN_LOCKOUT_THRESHOLD`` consecutive wrong passwords the account is
-    locked for ``LOGIN_LOCKOUT_SECONDS``; a success resets the count.
+    locked for ``LOGIN_LOCKOUT_SECONDS``; a success resets the count. Each
+    attempt is counted before its hash, so no more than the threshold's worth
+    are checked, however many arrive at once.
     """
     now = timezone.now()
     credential = credential_get_by_email(email=email)
-    # Asked for an unknown address too (user 0 is no one), so the answer's time tells nothing.
-    disabled = _disabled_at_users_service(credential.user_id if credential is not None else 0, at=now)
-    inactive = credential is not None and (not credential.is_active or disabled)
-    if credential is None or inactive or credential.is_locked(at=now):
+    refusal = _password_attempt_refusal(credential, at=now)
+    if refusal is not None:
         _password_check_without_credential(password)
-        if credential is None:
-            reason = "unknown_email"  # no one's activity: nothing to publish
-        else:
-            reason = "inactive" if inactive else "locked"
-            with _atomic():
-                _credential_event_publish(credential.user_id, "auth.login.failed", reason=reason, locked=False)
-        _login_failure_report(user_id=credential.user_id if credential else None, reason=reason)
+        _password_attempt_refused(credential, reason=refusal)
         raise ApiError(INVALID_CREDENTIALS, status=401)
 
     rehashed = []
@@ -259,8 +253,7 @@ def credential_login(*, email: str, password: str) -> LoginResult:
         rehashed.append(make_password(raw_password))
 
     if not check_password(password, credential.password, setter=rehash):
-        locked = _login_failure_record(credential=credential, at=now)
-        _login_failure_report(user_id=credential.user_id, reason="wrong_password", locked=locked)
+        _password_attempt_failed(credential, at=now)
         raise ApiError(INVALID_CREDENTIALS, status=401)
 
     # The slow parts (hashing, signing) are done outside the transaction: on
@@ -297,18 +290,60 @@ def _disabled_at_users_service(user_id: int, *, at: datetime) -> bool:
         return False
 
 
-def _login_failure_record(*, credential: Credential, at: datetime) -> bool:
-    """Count one wrong password; lock the account at the threshold. Whether it is now locked."""
+def _password_attempt_refusal(credential: Credential | None, *, at: datetime) -> str | None:
+    """Why a password may not be checked against ``credential`` now (``None``: it may, and is counted).
+
+    The attempt is counted before its hash, in one conditional increment of the
+    row (its row lock): the threshold's worth of attempts at most get past it
+    before the lock is decided, however many arrive at once.
+    """
+    # Asked for an unknown address too (user 0 is no one), so the answer's time tells nothing.
+    disabled = _disabled_at_users_service(credential.user_id if credential is not None else 0, at=at)
+    if credential is None:
+        return "unknown_email"
+    if not credential.is_active or disabled:
+        return "inactive"
+    if credential.is_locked(at=at):
+        return "locked"
     with _atomic():
-        current = Credential.objects.select_for_update().get(pk=credential.pk)
-        current.failed_login_count += 1
-        locked = current.failed_login_count >= settings.LOGIN_LOCKOUT_THRESHOLD
+        counted = (
+            Credential.objects.filter(
+                Q(locked_until__isnull=True) | Q(locked_until__lte=at),
+                pk=credential.pk,
+                is_active=True,
+                failed_login_count__lt=settings.LOGIN_LOCKOUT_THRESHOLD,
+            ).update(failed_login_count=F("failed_login_count") + 1, updated_at=at)
+        )
+        if not counted:
+            if not Credential.objects.filter(pk=credential.pk, is_active=True).exists():
+                return "unknown_email"  # deleted or deactivated since it was read: no one's attempt any more
+            return "locked"  # the attempts in flight already reach the threshold
+        credential.failed_login_count = Credential.objects.values_list("failed_login_count", flat=True).get(
+            pk=credential.pk
+        )
+    return None
+
+
+def _password_attempt_refused(credential: Credential | None, *, reason: str) -> None:
+    """A password not checked (no account, deactivated, locked): published for the account's activity, reported."""
+    known = credential is not None and reason != "unknown_email"
+    if known:  # an unknown address (or a credential gone meanwhile) is no one's activity: nothing to publish
+        with _atomic():
+            _credential_event_publish(credential.user_id, "auth.login.failed", reason=reason, locked=False)
+    _login_failure_report(user_id=credential.user_id if known else None, reason=reason)
+
+
+def _password_attempt_failed(credential: Credential, *, at: datetime) -> bool:
+    """A wrong password, already counted: the account locked if its count reached the threshold. Whether it did."""
+    locked = credential.failed_login_count >= settings.LOGIN_LOCKOUT_THRESHOLD
+    with _atomic():
         if locked:
             # The count starts again once the lock expires.
-            current.failed_login_count = 0
-            current.locked_until = at + timedelta(seconds=settings.LOGIN_LOCKOUT_SECONDS)
-        current.save(update_fields=["failed_login_count", "locked_until", "updated_at"])
-        _credential_event_publish(current.user_id, "auth.login.failed", reason="wrong_password", locked=locked)
+            changes = {"failed_login_count": 0, "updated_at": at}
+            changes["locked_until"] = at + timedelta(seconds=settings.LOGIN_LOCKOUT_SECONDS)
+            update_by_key(Credential, router.db_for_write(Credential), credential.pk, changes)
+        _credential_event_publish(credential.user_id, "auth.login.failed", reason="wrong_password", locked=locked)
+    _login_failure_report(user_id=credential.user_id, reason="wrong_password", locked=locked)
     return locked
 
 
@@ -428,16 +463,24 @@ def credential_change_password(*, user_id: int, current_password: str, new_passw
     """Replace a user's password and end every session they had, then start a new one for the caller.
 
     The new password goes through AUTH_PASSWORD_VALIDATORS (400) before the
-    current one is checked (401). The token version is bumped here and in
+    current one is checked (401), which counts as a login's check does: a
+    wrong one towards the lockout, none checked while the account is locked. The token version is bumped here and in
     Redis, so every token issued before stops working at once at the gateway.
     """
     credential = credential_get(user_id=user_id)
     if credential is None or not credential.is_active:
         raise ApiError(USER_NOT_FOUND, status=404)
     _password_validate(new_password, path="newPassword", credential=credential)
-    if not check_password(current_password, credential.password):
-        raise ApiError(CURRENT_PASSWORD_INCORRECT, status=401)
+    # The current password is a sign-in's password check: counted, locked out and reported as one.
     now = timezone.now()
+    refusal = _password_attempt_refusal(credential, at=now)
+    if refusal is not None:
+        _password_check_without_credential(current_password)
+        _password_attempt_refused(credential, reason=refusal)
+        raise ApiError(CURRENT_PASSWORD_INCORRECT, status=401)
+    if not check_password(current_password, credential.password):
+        _password_attempt_failed(credential, at=now)
+        raise ApiError(CURRENT_PASSWORD_INCORRECT, status=401)
     with _atomic(), _revocation_store() as revocations:
         credential = Credential.objects.select_for_update().get(pk=user_id)
         credential.password = make_password(new_password)

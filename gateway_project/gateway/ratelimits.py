@@ -1,7 +1,8 @@
 """Rate limits at the edge: django-ratelimit's fixed windows and counters, counted in one Redis round trip.
 
-Every request counts against a per-IP ceiling; a login also against its IP's
-login limit and the account it names, a registration against its IP's limit.
+Every request counts against a per-IP ceiling; a login (and a change of
+password, which checks one too) also against its IP's login limit and the
+account it names, a registration against its IP's limit.
 Each limit is a fixed window of its own (``GATEWAY_RATE_LIMIT_*``), with
 django-ratelimit's rate syntax, window edges and counter keys in the
 ``ratelimit`` cache, so its counters mean what they always did. The counting is
@@ -16,24 +17,26 @@ open): an outage of the counter store must not lock every client out.
 
 from __future__ import annotations
 
-import json
 import time
 import zlib
 from dataclasses import dataclass
 
+import jwt
 import redis
 from django.conf import settings
 from django.core.cache import caches
 from django_ratelimit import ALL
 from django_ratelimit.core import EXPIRATION_FUDGE, _make_cache_key, _split_rate
 
-from common.emails import canonical_email
+from common.emails import login_key
 from common.errors import error_response
+from common.json_body import BodyError, json_body
 
 from .client_ip import client_ip
 from .routing import matches
 
 LOGIN_PATH = "/api/login"
+CHANGE_PASSWORD_PATH = "/api/change-password"
 REGISTER_PATH = "/api/register"
 # The process probes touch nothing else, Redis included.
 UNLIMITED_PATHS = frozenset({"/health", "/ready"})
@@ -100,13 +103,36 @@ class ReadFailed(Exception):
 
 
 def login_account(request) -> str | None:
-    """The canonical email a login body names, or ``None`` when it names none (malformed, no email)."""
+    """The account a login body names, as the auth service will look it up; ``None`` when it names none.
+
+    The body is read as the auth service reads it (``common.json_body``: its
+    charset, the same bounds) and the address keyed as it looks it up
+    (``common.emails.login_key``), so no re-spelling of an address is a fresh count.
+    """
     try:
-        body = json.loads(request.body)
-    except ValueError:  # includes undecodable bytes
+        body = json_body(request)
+    except BodyError:
         return None
     email = body.get("email") if isinstance(body, dict) else None
-    return canonical_email(email) if isinstance(email, str) else None
+    return login_key(email) if isinstance(email, str) else None
+
+
+def token_account(request) -> str | None:
+    """The account a bearer token names (its ``email``), keyed as a login's; ``None`` without one.
+
+    Read without checking the signature, for counting only: a request whose
+    token is not genuine is refused right after, so a count under another's
+    name is only ever one more refusal, and a genuine token counts its own account.
+    """
+    header = request.headers.get("Authorization", "")
+    scheme, _, raw = header.partition(" ")
+    if scheme != "Bearer" or not raw:
+        return None
+    try:
+        email = jwt.decode(raw.strip(), options={"verify_signature": False}).get("email")
+    except jwt.PyJWTError:
+        return None
+    return login_key(email) if isinstance(email, str) else None
 
 
 def limits_for(request) -> list[Limit]:
@@ -115,15 +141,19 @@ def limits_for(request) -> list[Limit]:
         return []
     ip = client_ip(request)
     limits = [Limit("gateway.global", settings.GATEWAY_RATE_LIMIT_GLOBAL, ip)]
-    if request.method != "POST":
-        return limits
-    if matches(LOGIN_PATH, request.path):
-        limits.append(Limit("gateway.login.ip", settings.GATEWAY_RATE_LIMIT_LOGIN_IP, ip))
+    # A password checked against an account: a login, or a change of password with the current one (a stolen
+    # token must not make an unlimited password oracle), under the same limits and the same counters.
+    if request.method == "PUT" and matches(CHANGE_PASSWORD_PATH, request.path):
+        account = token_account(request)
+    elif request.method == "POST" and matches(LOGIN_PATH, request.path):
         account = login_account(request)
-        if account:
-            limits.append(Limit("gateway.login.account", settings.GATEWAY_RATE_LIMIT_LOGIN_ACCOUNT, account))
-    elif matches(REGISTER_PATH, request.path):
-        limits.append(Limit("gateway.register.ip", settings.GATEWAY_RATE_LIMIT_REGISTER_IP, ip))
+    else:
+        if request.method == "POST" and matches(REGISTER_PATH, request.path):
+            limits.append(Limit("gateway.register.ip", settings.GATEWAY_RATE_LIMIT_REGISTER_IP, ip))
+        return limits
+    limits.append(Limit("gateway.login.ip", settings.GATEWAY_RATE_LIMIT_LOGIN_IP, ip))
+    if account:
+        limits.append(Limit("gateway.login.account", settings.GATEWAY_RATE_LIMIT_LOGIN_ACCOUNT, account))
     return limits
 
 

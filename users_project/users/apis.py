@@ -27,7 +27,7 @@ from common import edge
 from common.errors import ApiError
 from users.models import LANGUAGE_TAG_MAX_LENGTH, Preferences, language_tag_validator
 from users.selectors import user_preferences_get, user_profile_get
-from users.services import user_preferences_update, user_profile_update, user_register, user_revision_establish
+from users.services import user_preferences_update, user_profile_update_own, user_register, user_revision_establish
 
 BEARER = [{"bearerAuth": []}]
 
@@ -192,13 +192,17 @@ class UserProfileApi(APIView):
     @extend_schema(
         operation_id="user_profile_update",
         summary="Change the signed-in user's name and/or email",
-        description="An address another account has, however it is typed, is a 400 `Email already in use`.",
+        description=(
+            "An address another account has, however it is typed, is a 400 `Email already in use`; after"
+            " `USERS_EMAIL_IN_USE_LIMIT` (5) of those within the hour, every change of email is a 429 until it ends."
+        ),
         request=UserProfileUpdateInputSerializer,
         responses={
             200: UserProfileUpdateOutputSerializer,
             400: BAD_REQUEST,
             401: ErrorSerializer,
             404: ErrorSerializer,
+            429: ErrorSerializer,
         },
         auth=BEARER,
     )
@@ -206,7 +210,7 @@ class UserProfileApi(APIView):
         user_id = _end_user_id(request)
         serializer = UserProfileUpdateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        profile = user_profile_update(user_id=user_id, **serializer.validated_data)
+        profile = user_profile_update_own(user_id=user_id, **serializer.validated_data)
         output = UserProfileUpdateOutputSerializer({"message": "Profile updated successfully", "user": profile})
         return Response(output.data)
 

@@ -55,6 +55,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
+import redis
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -67,6 +68,7 @@ from common.emails import canonical_email
 from common.errors import ApiError, LegacyValidationError, legacy_field_error
 from common.events.envelope import Event
 from common.events.outbox import event_publish
+from common.revocation import client_for
 from common.serializers import iso_utc
 from common.sql import db_values, insert_row, quoted_table, select_by_key_for_update
 from common.service_client import ServiceClient, ServiceOutcomeUnknown, ServiceUnavailable, ServiceUnreachable
@@ -196,6 +198,44 @@ def user_registration_cleanup(*, older_than: timedelta) -> int:
     return removed
 
 
+EMAIL_IN_USE = "Email already in use"
+
+
+def user_profile_update_own(*, user_id: int, name: str | None | _Unset = UNSET, email: str | _Unset = UNSET) -> Profile:
+    """``user_profile_update`` as a user asks it of their own profile (``PUT /api/profile``).
+
+    "Email already in use" tells whether an address has an account, so a user
+    hears it at most ``USERS_EMAIL_IN_USE_LIMIT`` times per
+    ``USERS_EMAIL_IN_USE_WINDOW`` seconds; after that, until the window ends,
+    every change of their email is a 429 (free addresses too, or the 429 would
+    tell the same). Counted in Redis, per account.
+    """
+    key = f"users:email-in-use:{user_id}"
+    if email is not UNSET and canonical_email(email) is not None:
+        current = user_profile_get(user_id=user_id)
+        if current is not None and canonical_email(email) != current.email_canonical:
+            count, ttl = _email_in_use_counter(lambda client: client.pipeline().get(key).ttl(key).execute())
+            if int(count or 0) >= settings.USERS_EMAIL_IN_USE_LIMIT:
+                headers = {"Retry-After": str(max(ttl, 1))}
+                raise ApiError("Too many requests", status=429, headers=headers)
+    try:
+        return user_profile_update(user_id=user_id, name=name, email=email)
+    except ApiError as exc:
+        if exc.message == EMAIL_IN_USE:
+            window = settings.USERS_EMAIL_IN_USE_WINDOW
+            _email_in_use_counter(lambda client: client.pipeline().set(key, 0, ex=window, nx=True).incr(key).execute())
+        raise
+
+
+def _email_in_use_counter(operation):
+    # The counter is in Redis, as the revisions every change raises: without it, no change (503).
+    try:
+        return operation(client_for(settings.REDIS_URL))
+    except redis.RedisError as exc:
+        logger.error("email-in-use counter unavailable: change refused", extra={"error": str(exc)})
+        raise ApiError("Service unavailable", status=503) from exc
+
+
 def user_profile_update(*, user_id: int, name: str | None | _Unset = UNSET, email: str | _Unset = UNSET) -> Profile:
     """Change a user's name and/or email; arguments left out stay as they are.
 
@@ -228,7 +268,7 @@ def user_profile_update(*, user_id: int, name: str | None | _Unset = UNSET, emai
             if canonical is not UNSET:
                 taken = Profile.objects.filter(email_canonical=canonical).exclude(pk=profile.pk)
                 if canonical != profile.email_canonical and taken.exists():
-                    raise ApiError("Email already in use")
+                    raise ApiError(EMAIL_IN_USE)
                 profile.email, profile.email_canonical = email, canonical
                 changed += ["email", "email_canonical"]
             if name is not UNSET:
@@ -241,7 +281,7 @@ def user_profile_update(*, user_id: int, name: str | None | _Unset = UNSET, emai
                 _user_event_publish(profile, "user.profile.updated", changed=differs)
                 user_revisions_advance(user_ids=[profile.pk])
     except IntegrityError:
-        raise ApiError("Email already in use") from None  # taken by a concurrent request meanwhile
+        raise ApiError(EMAIL_IN_USE) from None  # taken by a concurrent request meanwhile
     return profile
 
 

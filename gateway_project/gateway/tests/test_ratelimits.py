@@ -12,7 +12,11 @@ from .conftest import ratelimit_cache
 from .tokens import access_token, bearer
 
 # Day-long windows: a count cannot roll over into a new window during a test.
-ROUTES = {"/api": "users", "/api/profile": {"upstream": "users", "auth": "token"}}
+ROUTES = {
+    "/api": "users",
+    "/api/profile": {"upstream": "users", "auth": "token"},
+    "/api/change-password": {"upstream": "users", "auth": "token"},
+}
 
 
 @pytest.fixture
@@ -181,11 +185,55 @@ def test_client_ip(trusted, forwarded_for, expected):
         (b"[]", None),
         (b"", None),
         (b"{oops", None),
+        # As the auth service reads it: surrounding whitespace dropped, any letter case.
+        (b'{"email": "  \\t ADA@example.COM\\n "}', "ada@example.com"),
+        (b'{"email": "\\u00c9lise@Example.com"}', "\u00e9lise@example.com"),
+        # Hostile bodies name no account and never raise.
+        (b"[" * 100_000, None),
+        (b'{"email": "a@example.com", "n": 1' + b"0" * 5000 + b"}", None),
     ],
 )
 def test_login_account_is_the_canonical_email(body, account):
     request = RequestFactory().post("/api/login", data=body, content_type="application/json")
     assert login_account(request) == account
+
+
+@pytest.mark.parametrize("charset", ["utf-16", "utf-32", "latin-1", "utf-8"])
+def test_login_account_reads_the_body_in_the_charset_it_names(charset):
+    body = '{"email": " Ren\u00e9e@Example.com "}'  # the factory encodes it in the charset
+    request = RequestFactory().post("/api/login", data=body, content_type=f"application/json; charset={charset}")
+    assert login_account(request) == "ren\u00e9e@example.com"
+
+
+@override_settings(GATEWAY_RATE_LIMIT_LOGIN_ACCOUNT="2/d")
+def test_re_spelling_an_address_with_spaces_or_another_charset_is_no_fresh_count(client, upstream):
+    assert login(client, "ada@example.com").status_code == 200
+    assert login(client, "  ADA@example.com\t").status_code == 200
+    utf16 = '{"email": "Ada@Example.com ", "password": "x"}'  # sent in UTF-16
+    response = client.post("/api/login", data=utf16, content_type="application/json; charset=utf-16")
+    assert_too_many(response, 24 * 3600)
+
+
+@override_settings(GATEWAY_RATE_LIMIT_LOGIN_ACCOUNT="2/d", GATEWAY_RATE_LIMIT_LOGIN_IP="100/d")
+def test_a_change_of_password_counts_against_its_accounts_login_limit(client, upstream):
+    token = access_token(email="Ada@Example.com")
+
+    def change():
+        body = {"currentPassword": "guess", "newPassword": "Another-Password-1"}
+        return client.put("/api/change-password", data=body, content_type="application/json", headers=bearer(token))
+
+    assert change().status_code == 200
+    assert login(client, "ada@example.com").status_code == 200
+    assert_too_many(change(), 24 * 3600)
+    assert_too_many(login(client, "ADA@example.com"), 24 * 3600)
+
+
+@override_settings(GATEWAY_RATE_LIMIT_LOGIN_IP="1/d")
+def test_a_change_of_password_counts_against_its_addresss_login_limit(client, upstream):
+    body = {"currentPassword": "guess", "newPassword": "Another-Password-1"}
+    headers = bearer(access_token())
+    assert client.put("/api/change-password", data=body, content_type="application/json", headers=headers).status_code == 200
+    assert_too_many(client.put("/api/change-password", data=body, content_type="application/json", headers=headers), 86400)
 
 
 def test_the_process_probe_asks_redis_nothing(client, monkeypatch):

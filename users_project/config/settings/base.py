@@ -140,3 +140,10 @@ EVENTS_HANDLERS = {
 # Seconds a user's current revision stays in Redis after its last change or use
 # (common.edge); once it expires, the next read through the gateway sets it again.
 USERS_EDGE_REVISION_TTL = env.int("USERS_EDGE_REVISION_TTL", default=86400)
+
+# EMAIL CHANGES: "Email already in use" tells whether an address has an account
+# ------------------------------------------------------------------------------
+# A user hears it at most this many times per window (seconds); then every change of
+# their email is a 429 until the window ends (users.services.user_profile_update_own).
+USERS_EMAIL_IN_USE_LIMIT = env.int("USERS_EMAIL_IN_USE_LIMIT", default=5)
+USERS_EMAIL_IN_USE_WINDOW = env.int("USERS_EMAIL_IN_USE_WINDOW", default=3600)

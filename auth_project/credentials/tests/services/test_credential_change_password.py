@@ -83,3 +83,22 @@ def test_redis_down_is_a_503_and_nothing_changes(make_credential, redis_down):
     credential.refresh_from_db()
     assert check_password(PASSWORD, credential.password)
     assert credential.token_version == 0
+
+
+def test_a_wrong_current_password_counts_as_a_failed_sign_in_and_locks_at_the_threshold(make_credential, settings):
+    settings.LOGIN_LOCKOUT_THRESHOLD = 2
+    credential = make_credential()
+
+    for _ in range(2):
+        with pytest.raises(ApiError) as raised:
+            credential_change_password(user_id=credential.user_id, current_password="guess", new_password=NEW_PASSWORD)
+        assert (raised.value.status, raised.value.message) == (401, "Current password is incorrect")
+
+    credential.refresh_from_db()
+    assert credential.locked_until is not None
+    # While locked, not even the right current password is checked: the same 401, the password unchanged.
+    with pytest.raises(ApiError) as raised:
+        credential_change_password(user_id=credential.user_id, current_password=PASSWORD, new_password=NEW_PASSWORD)
+    assert raised.value.status == 401
+    credential.refresh_from_db()
+    assert check_password(PASSWORD, credential.password)

@@ -186,3 +186,27 @@ def test_a_credential_deleted_while_its_password_was_checked_is_refused_and_noth
 
     assert not RefreshTokenRecord.objects.exists()
     assert not OutboxEvent.objects.exists()
+
+
+def test_attempts_in_flight_count_before_their_hash_so_none_past_the_threshold_is_checked(
+    make_credential, hasher_verifications, settings
+):
+    settings.LOGIN_LOCKOUT_THRESHOLD = 3
+    # Three attempts are being hashed right now: counted, the lock not decided yet.
+    credential = make_credential(failed_login_count=3)
+
+    # A fourth, even with the right password, is not checked against the account's hash.
+    assert refused(credential.email, PASSWORD).message == "Invalid credentials"
+    assert credential.password not in hasher_verifications
+    credential.refresh_from_db()
+    assert credential.failed_login_count == 3
+
+
+def test_the_attempt_reaching_the_threshold_locks_whatever_the_others_did(make_credential, settings):
+    settings.LOGIN_LOCKOUT_THRESHOLD = 3
+    credential = make_credential(failed_login_count=2)
+
+    refused(credential.email, "wrong")
+
+    credential.refresh_from_db()
+    assert credential.failed_login_count == 0 and credential.locked_until is not None
