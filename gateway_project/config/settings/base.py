@@ -114,6 +114,10 @@ GATEWAY_CONNECT_TIMEOUT = env.float("GATEWAY_CONNECT_TIMEOUT", default=1.0)
 GATEWAY_READ_TIMEOUT = env.float("GATEWAY_READ_TIMEOUT", default=10.0)
 # Pooled keep-alive connections kept per upstream address.
 GATEWAY_POOL_SIZE = env.int("GATEWAY_POOL_SIZE", default=16)
+# Seconds a pooled connection may idle before it is dropped, per upstream, below the
+# time the upstream keeps it open (our services: 20, under gunicorn's 30). Node.js
+# closes an idle connection after 5 s: a write sent as it closes would be a 502.
+GATEWAY_UPSTREAM_MAX_IDLE = {"legacy": env.float("LEGACY_MAX_IDLE", default=4.0)}
 # Seconds an upstream address that refused a connection (or did not accept one
 # within the connect timeout) is skipped; then one request tries it again.
 GATEWAY_UPSTREAM_COOLDOWN = env.float("GATEWAY_UPSTREAM_COOLDOWN", default=5.0)

@@ -8,6 +8,8 @@ import re
 import pytest
 from django.test import override_settings
 
+from gateway import proxy
+
 from .conftest import json_answer
 
 
@@ -361,3 +363,11 @@ def test_a_json_error_from_the_upstream_passes_through_unchanged(
     for name, value in extra_headers:
         assert response[name] == value
 
+
+
+def test_connections_to_the_monolith_are_dropped_before_its_keep_alive_ends():
+    with override_settings(GATEWAY_UPSTREAM_MAX_IDLE={"legacy": 4.0}):
+        legacy, _ = proxy.upstream_pool("http://127.0.0.1:3900", "legacy")
+        users, _ = proxy.upstream_pool("http://127.0.0.1:8001", "users")
+
+    assert (legacy.max_idle, users.max_idle) == (4.0, proxy.DEFAULT_MAX_IDLE)

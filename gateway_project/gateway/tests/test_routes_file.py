@@ -181,3 +181,17 @@ def test_a_rollback_sends_the_route_back_and_says_what_it_costs(cutover_settings
 
     assert owner("/api/profile") == "legacy"
     assert "is not in the monolith" in said
+
+
+def test_a_token_route_goes_back_only_after_the_routes_handing_out_tokens(cutover_settings, routes_file):
+    routes("freeze", *cutover.WRITE_ROUTES)
+    final_catchups(routes_file)
+    for prefix in ("/api/profile", "/api/change-password", "/api/login"):
+        routes("move", prefix, "--to", "services")
+
+    with pytest.raises(CommandError, match="/api/login still hand out"):
+        routes("move", "/api/profile", "--to", "legacy")
+    routes("move", "/api/login", "--to", "legacy")
+    routes("move", "/api/profile", "--to", "legacy")
+
+    assert owner("/api/profile") == "legacy"

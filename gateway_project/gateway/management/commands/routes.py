@@ -89,6 +89,15 @@ class Command(BaseCommand):
         if to == cutover.LEGACY:
             if cutover.LEGACY not in settings.GATEWAY_UPSTREAMS:
                 raise cutover.CutoverRefused("LEGACY_UPSTREAM_URL is not set: there is no monolith to go back to")
+            issuing = [
+                route for route in cutover.TOKEN_ISSUING_ROUTES
+                if route != prefix and self._upstream(state, route) != cutover.LEGACY
+            ]
+            if route_parts(table_entries(state)[prefix])[1] == "token" and issuing:
+                raise cutover.CutoverRefused(
+                    f"{prefix} needs a token the monolith can read, and {', '.join(issuing)} still hand out the "
+                    "new system's: move them back first"
+                )
             state["routes"][prefix] = cutover.LEGACY
             self.stderr.write(f"rolled back: {ROLLBACK_COST.format(prefix=prefix)}")
             return
