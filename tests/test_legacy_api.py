@@ -2,7 +2,7 @@
 
 Each test runs twice: with the legacy routes on the services, and in phase 1 of
 the cutover, with every legacy route on the real monolith behind the same
-gateway (``monolith_system``; skipped without ``LEGACY_MONOLITH_DIR``). A row
+gateway (``monolith_system``, the copy in ``tests/legacy_monolith/``; skipped without Node.js and npm). A row
 where the new system answers otherwise than the monolith did (docs/api.md,
 "Where answers differ") is checked on the services only.
 """
