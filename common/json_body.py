@@ -15,6 +15,7 @@ import codecs
 import json
 import math
 
+from django.core.exceptions import RequestDataTooBig
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
@@ -52,17 +53,17 @@ def _constant(name: str):
 
 
 def _depth_within(value, limit: int) -> bool:
-    level = [value]
-    for _ in range(limit + 1):
-        level = [
-            child
-            for item in level
-            if isinstance(item, (dict, list))
-            for child in (item.values() if isinstance(item, dict) else item)
-        ]
-        if not level:
+    # Breadth first, level by level: no recursion for a hostile body to exhaust.
+    level, depth = [value], 0
+    while level:
+        containers = [item for item in level if isinstance(item, (dict, list))]
+        if not containers:
             return True
-    return False
+        depth += 1
+        if depth > limit:
+            return False
+        level = [child for item in containers for child in (item.values() if isinstance(item, dict) else item)]
+    return True
 
 
 def json_loads(text: str):
@@ -90,7 +91,11 @@ def body_text(raw: bytes, encoding: str | None) -> str:
 
 def json_body(request):
     """A Django request's body as JSON, read exactly as the services' ``StrictJSONParser`` reads it."""
-    return json_loads(body_text(request.body, request.encoding))
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        raise BodyError("the body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE") from None
+    return json_loads(body_text(raw, request.encoding))
 
 
 class StrictJSONParser(JSONParser):

@@ -1,7 +1,10 @@
-"""Middleware every project installs first: the request id."""
+"""Middleware every project installs first: the request id, and the bound on a request body."""
 
 from __future__ import annotations
 
+from django.conf import settings
+
+from common.errors import error_response
 from common.request_context import REQUEST_ID_HEADER, accept_request_id, request_id_var
 
 
@@ -27,3 +30,25 @@ class RequestIdMiddleware:
             return response
         finally:
             request_id_var.reset(token)
+
+
+class BodySizeLimitMiddleware:
+    """413 JSON for a body larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE``, before anything reads it.
+
+    Django itself would raise ``RequestDataTooBig`` wherever the body is first
+    read (a 400, or a 500 in code that does not expect it). A body without a
+    ``Content-Length`` (chunked) is not read by Django at all.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if limit is not None and length > limit:
+            return error_response("Request body too large", 413)
+        return self.get_response(request)

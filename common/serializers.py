@@ -23,6 +23,16 @@ class UtcTimestampField(serializers.DateTimeField):
         return iso_utc(value)
 
 
+# TEXT LIMITS: every text a client writes is bounded (docs/api.md, "Limits")
+# ------------------------------------------------------------------------------
+
+# A person's name; the monolith's longer names import and stay until edited.
+NAME_MAX_LENGTH = 200
+# RFC 5321's longest address.
+EMAIL_MAX_LENGTH = 254
+# Ours are about 600 characters; room for a longer key, never megabytes to parse.
+REFRESH_TOKEN_MAX_LENGTH = 4096
+
 # PASSWORDS
 # ------------------------------------------------------------------------------
 

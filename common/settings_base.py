@@ -33,6 +33,7 @@ DJANGO_APPS = [
 MIDDLEWARE = [
     "common.middleware.RequestIdMiddleware",
     "common.metrics.MetricsMiddleware",
+    "common.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -57,6 +58,9 @@ TEMPLATES = [
 ]
 
 STATIC_URL = "/static/"
+# The largest request body (bytes) any layer reads: a larger one is a 413 before it is read
+# (common.middleware.BodySizeLimitMiddleware). The API's bodies are a few hundred bytes.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("REQUEST_BODY_MAX_BYTES", default=64 * 1024)
 WSGI_APPLICATION = "config.wsgi.application"
 ROOT_URLCONF = "config.urls"
 
@@ -66,7 +70,7 @@ CSRF_FAILURE_VIEW = "common.errors.csrf_failure"
 REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "common.errors.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["common.json_body.StrictJSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,

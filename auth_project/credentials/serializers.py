@@ -10,7 +10,14 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from common.serializers import NEW_PASSWORD_SCHEMA, PASSWORD_MAX_LENGTH, UtcTimestampField
+from common.serializers import (
+    EMAIL_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    NEW_PASSWORD_SCHEMA,
+    PASSWORD_MAX_LENGTH,
+    REFRESH_TOKEN_MAX_LENGTH,
+    UtcTimestampField,
+)
 from credentials.selectors import credential_password_kind
 
 # express-validator answered every failed check with this message; the legacy frontends know it.
@@ -38,6 +45,9 @@ class NewPasswordField(serializers.CharField):
 class RefreshTokenField(serializers.CharField):
     """A refresh token; blank (or only spaces, which are trimmed) is refused like a missing one."""
 
+    def __init__(self, **kwargs):
+        super().__init__(max_length=REFRESH_TOKEN_MAX_LENGTH, **kwargs)
+
 
 # PUBLIC
 # ------------------------------------------------------------------------------
@@ -53,7 +63,7 @@ class LegacyUserOutputSerializer(serializers.Serializer):
 
 
 class LoginInputSerializer(serializers.Serializer):
-    email = serializers.EmailField(error_messages=LEGACY_MESSAGES)
+    email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH, error_messages=LEGACY_MESSAGES)
     password = password_field(error_messages=LEGACY_MESSAGES)
 
 
@@ -78,6 +88,7 @@ class LogoutInputSerializer(serializers.Serializer):
         required=False,
         allow_blank=True,
         allow_null=True,
+        max_length=REFRESH_TOKEN_MAX_LENGTH,
         error_messages=LEGACY_MESSAGES,
         help_text="The session's refresh token: its whole session ends too.",
     )
@@ -108,9 +119,11 @@ class SigningKeySetOutputSerializer(serializers.Serializer):
 
 class CredentialCreateInputSerializer(serializers.Serializer):
     user_id = serializers.IntegerField(min_value=1)
-    email = serializers.EmailField(max_length=254)
+    email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH)
     password = password_field()
-    name = serializers.CharField(allow_null=True, allow_blank=True, trim_whitespace=False, default=None)
+    name = serializers.CharField(
+        allow_null=True, allow_blank=True, trim_whitespace=False, max_length=NAME_MAX_LENGTH, default=None
+    )
     created_at = serializers.DateTimeField()
 
 

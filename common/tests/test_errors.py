@@ -14,6 +14,25 @@ def test_malformed_json_is_a_400(client):
     assert response.json() == {"error": "Malformed request body"}
 
 
+def test_hostile_json_is_a_400_not_a_500(client):
+    for body in ("[" * 50_000, '{"n": 1' + "0" * 5000 + "}", "[NaN]", '{"x": 1e999}'):
+        response = client.post("/echo", data=body, content_type="application/json")
+        assert (response.status_code, response.json()) == (400, {"error": "Malformed request body"})
+
+
+def test_a_body_over_the_limit_is_a_json_413_before_it_is_read(client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    response = client.post("/echo", data='{"name": "' + "x" * 200 + '"}', content_type="application/json")
+    assert (response.status_code, response.json()) == (413, {"error": "Request body too large"})
+    assert client.post("/echo", data='{"name": "x"}', content_type="application/json").status_code == 200
+
+
+def test_the_default_body_limit_is_64_kib():
+    from django.conf import settings
+
+    assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE == 64 * 1024
+
+
 def test_wrong_method_is_a_json_405(client):
     response = client.get("/echo")
     assert response.status_code == 405

@@ -29,7 +29,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from common import revocation
 from common.token_backend import key_set_backend
 
-from .ratelimits import ReadFailed, count_then_read
+from .ratelimits import ReadFailed, count_then_read, identity_limits
 
 logger = logging.getLogger(__name__)
 
@@ -86,8 +86,9 @@ def bearer_token(request) -> str:
 def authenticate(request, limits=(), extra_keys=None) -> tuple[Identity, list]:
     """The identity of a request to a token-protected route; ``EdgeAuthError`` when it has none.
 
-    One Redis round trip counts the request's rate ``limits`` (``TooManyRequests``
-    when one is reached, before anything else is said) and reads the token's
+    One Redis round trip counts the request's rate ``limits`` and those of the
+    account the token names (``identity_limits``; ``TooManyRequests`` when one
+    is reached, before anything else is said) and reads the token's
     revocation state, with the keys ``extra_keys(identity)`` names (an edge
     read's), whose values come back beside the identity.
     """
@@ -102,7 +103,8 @@ def authenticate(request, limits=(), extra_keys=None) -> tuple[Identity, list]:
     keys = revocation.revocation_keys(user_id=identity.user_id, jti=identity.jti, family=family)
     extra = extra_keys(identity) if extra_keys else []
     try:
-        values = count_then_read(list(limits), keys + extra, revocation.client_for(settings.REDIS_URL))
+        limits = [*limits, *identity_limits(request, identity.email)]
+        values = count_then_read(limits, keys + extra, revocation.client_for(settings.REDIS_URL))
     except ReadFailed as exc:
         logger.warning("revocation state unavailable: token-protected requests refused", extra={"error": str(exc)})
         raise EdgeAuthError("Service unavailable", 503) from exc

@@ -21,7 +21,6 @@ import time
 import zlib
 from dataclasses import dataclass
 
-import jwt
 import redis
 from django.conf import settings
 from django.core.cache import caches
@@ -117,22 +116,17 @@ def login_account(request) -> str | None:
     return login_key(email) if isinstance(email, str) else None
 
 
-def token_account(request) -> str | None:
-    """The account a bearer token names (its ``email``), keyed as a login's; ``None`` without one.
+def identity_limits(request, email: str) -> list[Limit]:
+    """The limits a request counts against once its token is verified: a change of password, its account's.
 
-    Read without checking the signature, for counting only: a request whose
-    token is not genuine is refused right after, so a count under another's
-    name is only ever one more refusal, and a genuine token counts its own account.
+    Counted under the key a login to the account counts under, so guesses at a
+    password by login and by change of password share one count; a forged
+    token counts against no one's account.
     """
-    header = request.headers.get("Authorization", "")
-    scheme, _, raw = header.partition(" ")
-    if scheme != "Bearer" or not raw:
-        return None
-    try:
-        email = jwt.decode(raw.strip(), options={"verify_signature": False}).get("email")
-    except jwt.PyJWTError:
-        return None
-    return login_key(email) if isinstance(email, str) else None
+    account = login_key(email) if request.method == "PUT" and matches(CHANGE_PASSWORD_PATH, request.path) else None
+    if not account:
+        return []
+    return [Limit("gateway.login.account", settings.GATEWAY_RATE_LIMIT_LOGIN_ACCOUNT, account)]
 
 
 def limits_for(request) -> list[Limit]:
@@ -142,18 +136,17 @@ def limits_for(request) -> list[Limit]:
     ip = client_ip(request)
     limits = [Limit("gateway.global", settings.GATEWAY_RATE_LIMIT_GLOBAL, ip)]
     # A password checked against an account: a login, or a change of password with the current one (a stolen
-    # token must not make an unlimited password oracle), under the same limits and the same counters.
+    # token must not make an unlimited password oracle), under the same limits and the same counters. A change
+    # counts against its account once its token is verified (identity_limits).
     if request.method == "PUT" and matches(CHANGE_PASSWORD_PATH, request.path):
-        account = token_account(request)
+        limits.append(Limit("gateway.login.ip", settings.GATEWAY_RATE_LIMIT_LOGIN_IP, ip))
     elif request.method == "POST" and matches(LOGIN_PATH, request.path):
+        limits.append(Limit("gateway.login.ip", settings.GATEWAY_RATE_LIMIT_LOGIN_IP, ip))
         account = login_account(request)
-    else:
-        if request.method == "POST" and matches(REGISTER_PATH, request.path):
-            limits.append(Limit("gateway.register.ip", settings.GATEWAY_RATE_LIMIT_REGISTER_IP, ip))
-        return limits
-    limits.append(Limit("gateway.login.ip", settings.GATEWAY_RATE_LIMIT_LOGIN_IP, ip))
-    if account:
-        limits.append(Limit("gateway.login.account", settings.GATEWAY_RATE_LIMIT_LOGIN_ACCOUNT, account))
+        if account:
+            limits.append(Limit("gateway.login.account", settings.GATEWAY_RATE_LIMIT_LOGIN_ACCOUNT, account))
+    elif request.method == "POST" and matches(REGISTER_PATH, request.path):
+        limits.append(Limit("gateway.register.ip", settings.GATEWAY_RATE_LIMIT_REGISTER_IP, ip))
     return limits
 
 

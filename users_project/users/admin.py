@@ -23,6 +23,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from common.emails import canonical_email
+from common.serializers import NAME_MAX_LENGTH
 from support import selectors as support_selectors
 from support import services as support_services
 from support.forms import ReasonForm
@@ -167,6 +168,13 @@ class ProfileChangeForm(forms.ModelForm):
         if "name" in self.fields:
             # Names are stored as given, padding and all: saving an email must not "change" the name.
             self.fields["name"].strip = False
+
+    def clean_name(self):
+        # A name as long as NAME_MAX_LENGTH; a longer one from the monolith may stay while it is not edited.
+        name = self.cleaned_data["name"]
+        if "name" in self.changed_data and name and len(name) > NAME_MAX_LENGTH:
+            raise forms.ValidationError(f"At most {NAME_MAX_LENGTH} characters.")
+        return name
 
     def clean_email(self):
         email = self.cleaned_data["email"]

@@ -15,6 +15,8 @@ from rest_framework import serializers
 
 from common.serializers import (
     BAD_REQUEST,
+    EMAIL_MAX_LENGTH,
+    NAME_MAX_LENGTH,
     NEW_PASSWORD_SCHEMA,
     PASSWORD_MAX_LENGTH,
     ErrorSerializer,
@@ -73,7 +75,7 @@ class StrictEmailField(_StrictStringMixin, serializers.EmailField):
     """An email address that must arrive as a JSON string; refused with the monolith's message."""
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("max_length", 254)
+        kwargs.setdefault("max_length", EMAIL_MAX_LENGTH)
         kwargs.setdefault("error_messages", {"invalid": "Invalid value"})
         super().__init__(**kwargs)
 
@@ -98,9 +100,17 @@ class StrictNewPasswordField(StrictCharField):
         super().__init__(trim_whitespace=False, max_length=PASSWORD_MAX_LENGTH, **kwargs)
 
 
-def _name_field() -> StrictCharField:
-    # Kept exactly as given: padded, unicode, very long or null, like the monolith's rows.
-    return StrictCharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False)
+def _name_field(**kwargs) -> StrictCharField:
+    # Kept exactly as given: padded, unicode or null, like the monolith's rows; at most NAME_MAX_LENGTH long.
+    kwargs.setdefault("max_length", NAME_MAX_LENGTH)
+    return StrictCharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        trim_whitespace=False,
+        error_messages={"max_length": "Invalid value"},
+        **kwargs,
+    )
 
 
 # Shapes shared by several operations
@@ -167,8 +177,16 @@ class UserProfileDetailOutputSerializer(serializers.Serializer):
 
 
 class UserProfileUpdateInputSerializer(serializers.Serializer):
-    name = _name_field()
+    """A name over ``NAME_MAX_LENGTH`` is refused unless it is the one the profile has (the monolith's long names
+    stay as they are until edited); ``context["current_name"]`` is it."""
+
+    name = _name_field(max_length=None)
     email = StrictEmailField(required=False)
+
+    def validate_name(self, name):
+        if name is not None and len(name) > NAME_MAX_LENGTH and name != self.context.get("current_name"):
+            raise serializers.ValidationError("Invalid value")
+        return name
 
 
 class UserProfileUpdateOutputSerializer(serializers.Serializer):
@@ -208,7 +226,12 @@ class UserProfileApi(APIView):
     )
     def put(self, request):
         user_id = _end_user_id(request)
-        serializer = UserProfileUpdateInputSerializer(data=request.data)
+        context = {}
+        if isinstance(request.data, dict) and isinstance(request.data.get("name"), str):
+            if len(request.data["name"]) > NAME_MAX_LENGTH:
+                current = user_profile_get(user_id=user_id)
+                context["current_name"] = current.name if current else None
+        serializer = UserProfileUpdateInputSerializer(data=request.data, context=context)
         serializer.is_valid(raise_exception=True)
         profile = user_profile_update_own(user_id=user_id, **serializer.validated_data)
         output = UserProfileUpdateOutputSerializer({"message": "Profile updated successfully", "user": profile})

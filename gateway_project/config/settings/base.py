@@ -32,6 +32,8 @@ MIDDLEWARE = [
     # Outside the rate limits, so a 429 carries CORS headers a browser can read;
     # preflights are answered here and reach nothing behind.
     "corsheaders.middleware.CorsMiddleware",
+    # A body over DATA_UPLOAD_MAX_MEMORY_SIZE is a 413 before the rate limits read a login's.
+    "common.middleware.BodySizeLimitMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "gateway.middleware.ApiContentSecurityPolicyMiddleware",
     "gateway.middleware.RateLimitMiddleware",

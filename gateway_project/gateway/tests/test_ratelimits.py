@@ -222,6 +222,13 @@ def test_a_change_of_password_counts_against_its_accounts_login_limit(client, up
         body = {"currentPassword": "guess", "newPassword": "Another-Password-1"}
         return client.put("/api/change-password", data=body, content_type="application/json", headers=bearer(token))
 
+    # A forged token naming the account counts against no one's account: it is refused as forged.
+    forged = access_token(email="ada@example.com")[:-4] + "AAAA"
+    for _ in range(3):
+        body = {"currentPassword": "guess", "newPassword": "Another-Password-1"}
+        response = client.put("/api/change-password", data=body, content_type="application/json", headers=bearer(forged))
+        assert response.status_code == 403
+
     assert change().status_code == 200
     assert login(client, "ada@example.com").status_code == 200
     assert_too_many(change(), 24 * 3600)

@@ -118,3 +118,32 @@ def test_malformed_json_is_a_json_400(make_profile, client_for):
 def test_other_methods_are_a_json_405(make_profile, client_for):
     response = client_for(make_profile()).post("/api/profile", {}, content_type="application/json")
     assert (response.status_code, response.json()) == (405, {"error": "Method not allowed"})
+
+
+def test_a_name_longer_than_the_limit_is_refused_in_the_legacy_shape(make_profile, client_for):
+    profile = make_profile(name="Ada")
+
+    response = put(client_for(profile), {"name": "x" * 201})
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0] | {"value": None} == {
+        "type": "field",
+        "msg": "Invalid value",
+        "path": "name",
+        "location": "body",
+        "value": None,
+    }
+    assert put(client_for(profile), {"name": "y" * 200}).status_code == 200
+
+
+def test_a_legacy_name_over_the_limit_stays_until_it_is_edited(make_profile, client_for):
+    long_name = "Maria " * 60  # imported from the monolith as it was: 360 characters
+    profile = make_profile("maria@example.com", name=long_name)
+
+    # Sent back as it is (a client saving the whole profile) or left out: kept.
+    assert put(client_for(profile), {"name": long_name, "email": "maria2@example.com"}).status_code == 200
+    assert put(client_for(profile), {"email": "maria@example.com"}).json()["user"]["name"] == long_name
+    # Another long name is an edit: refused.
+    assert put(client_for(profile), {"name": long_name + "!"}).status_code == 400
+    profile.refresh_from_db()
+    assert profile.name == long_name

@@ -65,6 +65,10 @@ def test_a_taken_email_in_any_case_or_with_gmail_dots_is_user_already_exists(ano
         ({"email": ["a@example.com"], "password": PASSWORD}, "email"),
         ({"email": "a@example.com", "password": "lone-\ud800-surrogate"}, "password"),
         ({"email": "a@example.com", "password": PASSWORD, "name": "nul\x00byte"}, "name"),
+        # Every text has a bound: a name of 200 characters, an address of 254, a password of 4096.
+        ({"email": "a@example.com", "password": PASSWORD, "name": "x" * 201}, "name"),
+        ({"email": "a" * 250 + "@example.com", "password": PASSWORD}, "email"),
+        ({"email": "a@example.com", "password": "p" * 4097}, "password"),
     ],
 )
 def test_invalid_fields_are_400_in_the_legacy_validation_shape(anonymous_client, fake_auth, body, path):
