@@ -227,6 +227,18 @@ def test_editing_the_email_leaves_a_name_with_padding_as_it_is(support_client, m
     assert OutboxEvent.objects.get().payload["changed"] == ["email"]
 
 
+def test_a_name_over_200_characters_is_refused_but_a_legacy_one_stays_while_not_edited(support_client, make_profile):
+    legacy = "Maria " * 60
+    profile = make_profile("maria@example.com", name=legacy, version=1)
+
+    refused = edit(support_client, profile, name="x" * 201)
+    assert refused.status_code == 200 and "At most 200 characters." in refused.content.decode()
+    assert edit(support_client, profile, email="maria@new.example.com").status_code == 302
+
+    profile.refresh_from_db()
+    assert (profile.name, profile.email) == (legacy, "maria@new.example.com")
+
+
 def test_saving_without_a_change_publishes_and_records_nothing(support_client, make_profile):
     profile = make_profile("ada@example.com", name="Ada", version=1)
 
