@@ -193,8 +193,10 @@ def test_the_cutover_rehearsed_end_to_end(rehearsal):
 
     # The first import and a catch-up, while the monolith keeps serving and changing data.
     everyone = list(rehearsal.users.values())
-    churning = threading.Event()
-    churn = threading.Thread(target=churn_on_the_monolith, args=(rehearsal, everyone[-40:], churning), daemon=True)
+    churning, churned = threading.Event(), []
+    churn = threading.Thread(
+        target=churn_on_the_monolith, args=(rehearsal, everyone[-40:], churning, churned), daemon=True
+    )
     churn.start()
     try:
         assert rehearsal.migrate_from_sqlite().returncode == EXIT_CLEAN
@@ -202,6 +204,7 @@ def test_the_cutover_rehearsed_end_to_end(rehearsal):
     finally:
         churning.set()
         churn.join(timeout=60)
+    assert churned and all(outcome == "ok" for outcome in churned), churned
 
     # After the last catch-up, before the routes move: these changes must reach the new system.
     late_registered = [rehearsal.register(f"late{n}") for n in range(LATE)]
@@ -264,15 +267,20 @@ def phase_one_contract(rehearsal: Rehearsal, user: dict) -> None:
     assert (status, body) == (401, {"error": "Current password is incorrect"})
 
 
-def churn_on_the_monolith(rehearsal: Rehearsal, users: list[dict], stop: threading.Event) -> None:
-    """Registrations, renames and password changes on the monolith, until ``stop``."""
+def churn_on_the_monolith(rehearsal: Rehearsal, users: list[dict], stop: threading.Event, outcomes: list) -> None:
+    """Registrations, renames and password changes on the monolith, until ``stop``; each turn's outcome in ``outcomes``."""
     turn = 0
     while not stop.is_set() and turn < len(users):
         user = users[turn]
-        rehearsal.register(f"churn{turn}")
-        rehearsal.rename(user, f"Churned {turn}")
-        if turn % 2:
-            rehearsal.change_password(user, NEW_PASSWORD)
+        try:
+            rehearsal.register(f"churn{turn}")
+            rehearsal.rename(user, f"Churned {turn}")
+            if turn % 2:
+                rehearsal.change_password(user, NEW_PASSWORD)
+        except AssertionError as exc:
+            outcomes.append(f"turn {turn}: {exc}")
+            return
+        outcomes.append("ok")
         turn += 1
 
 
