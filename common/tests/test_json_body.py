@@ -1,5 +1,7 @@
 """Request bodies read as JSON strictly, in their charset, with bounds a hostile body cannot get past."""
 
+import codecs
+
 import pytest
 from django.test import RequestFactory
 
@@ -53,6 +55,17 @@ def test_an_undecodable_body_is_a_body_error():
         json_body(request)
     with pytest.raises(BodyError):
         body_text(b"{}", "no-such-codec")
+
+
+@pytest.mark.parametrize("charset", ["bz2_codec", "zlib_codec", "base64_codec", "rot13"])
+def test_a_charset_that_is_not_a_text_encoding_is_a_body_error(charset):
+    # 81 bytes of bz2 are 50 MB of spaces: a decompression bomb must not be read as a charset.
+    packed = codecs.encode(b"{}", charset) if charset != "rot13" else b"{}"
+    # As it came off the wire with that charset (the factory would try to encode it).
+    request = RequestFactory().post("/", data=b"", content_type="application/json")
+    request._body, request.encoding = packed, charset
+    with pytest.raises(BodyError):
+        json_body(request)
 
 
 @pytest.mark.parametrize(
