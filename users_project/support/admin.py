@@ -18,8 +18,21 @@ admin.site.index_title = "Customer accounts"
 admin.site.site_url = None
 
 
+class TrailAdmin(admin.ModelAdmin):
+    """A trail's rows in the admin: read, never added, changed or deleted."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(StaffAction)
-class StaffActionAdmin(admin.ModelAdmin):
+class StaffActionAdmin(TrailAdmin):
     """Who did what to which account, when and why. Nobody adds, edits or deletes a row."""
 
     list_display = ["occurred_at", "staff", "action", "account", "reason", "changed"]
@@ -45,18 +58,9 @@ class StaffActionAdmin(admin.ModelAdmin):
     def changed(self, action):
         return ", ".join(action.details.get("changed", []))
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(StaffSignIn)
-class StaffSignInAdmin(admin.ModelAdmin):
+class StaffSignInAdmin(TrailAdmin):
     """Every attempt to sign in to the admin, and how it ended. Nobody adds, edits or deletes a row."""
 
     list_display = ["occurred_at", "username", "outcome", "ip_address", "staff"]
@@ -64,12 +68,3 @@ class StaffSignInAdmin(admin.ModelAdmin):
     search_fields = ["username", "ip_address"]
     search_help_text = "A username (as typed) or a client address."
     date_hierarchy = "occurred_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
