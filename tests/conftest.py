@@ -158,7 +158,14 @@ def system_environment(
 # reach another, even while two run at once (the shared system and a module's
 # own). User ids start from 1 again in every system's fresh databases, so a shared
 # keyspace would let one system's "user 1's tokens are revoked" hit another's user 1.
-_redis_databases = itertools.cycle(range(2, 16))
+# Two suites run at once on one Redis (two checkouts) each need a range of their
+# own: TEST_REDIS_DATABASES="2-8" in one, "9-15" in the other.
+def _test_redis_databases(spec: str) -> range:
+    first, _, last = spec.partition("-")
+    return range(int(first), int(last or first) + 1)
+
+
+_redis_databases = itertools.cycle(_test_redis_databases(os.environ.get("TEST_REDIS_DATABASES", "2-15")))
 
 
 def own_redis_database(url: str) -> str:
