@@ -1,4 +1,4 @@
-"""The staff trail in the admin (read-only), and the admin site's names."""
+"""The staff trails in the admin (read-only), the admin site's names, and customer accounts (``admin_accounts``)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,8 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
+from support.admin_accounts import MAX_ID, ProfileAdmin  # noqa: F401  (registers the accounts' admin)
 from support.models import StaffAction, StaffSignIn
-
-# The largest id a database can hold (a longer number searched for is no id).
-MAX_ID = 2**63 - 1
 
 admin.site.site_header = "Accounts support"
 admin.site.site_title = "Accounts support"

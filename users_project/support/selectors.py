@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 
 from common.service_client import ServiceUnavailable
 from legacy_import.models import LegacyRowState
-from support.auth_service import credential_call
+from users.auth_service import credential_call
 from support.models import StaffAction
 
 

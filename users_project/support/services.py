@@ -8,7 +8,7 @@ Each account action calls the service that owns the change, then records a
   the auth service follow within seconds (logins refused, tokens revoked,
   credentials erased);
 - unlocking and ending every session change what only the auth service holds,
-  through its internal endpoints (``support.auth_service``).
+  through its internal endpoints (``users.auth_service``).
 
 An action that did not take effect raises ``SupportActionFailed`` with a
 message for the staff member, and records nothing.
@@ -26,7 +26,7 @@ from django.db import router, transaction
 from common.errors import ApiError
 from common.request_context import current_request_id
 from common.service_client import ServiceOutcomeUnknown, ServiceUnreachable
-from support.auth_service import credential_call
+from users.auth_service import credential_call
 from support.models import StaffAction, StaffSignIn
 from users.models import Profile
 from users.services import UNSET, user_deactivate, user_delete, user_profile_update, user_reactivate

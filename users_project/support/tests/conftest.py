@@ -4,27 +4,15 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from common.testing import free_port
 from support.services import staff_account_provision
-from support.tests.fake_auth import FakeAuthSupport
 
 STAFF_PASSWORD = "Lantern-Orbit-Staple-42"
 
 
 @pytest.fixture(autouse=True)
-def auth_support(settings):
-    """A running fake of the auth service's support endpoints, and ``AUTH_SERVICE_URL`` pointing at it."""
-    service = FakeAuthSupport()
-    service.start()
-    settings.AUTH_SERVICE_URL = service.url
-    yield service
-    service.stop()
-
-
-@pytest.fixture
-def absent_auth(settings):
-    """``AUTH_SERVICE_URL`` pointing at a port where nothing listens."""
-    settings.AUTH_SERVICE_URL = f"http://127.0.0.1:{free_port()}"
+def auth_support(fake_auth):
+    """The fake auth service (``users_project/conftest.py``) for every support test: the admin's pages ask it."""
+    return fake_auth
 
 
 @pytest.fixture

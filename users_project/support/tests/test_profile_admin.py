@@ -10,7 +10,7 @@ from common.models import OutboxEvent
 from legacy_import.models import LegacyRowState
 from support.models import StaffAction
 from support.tests.admin_pages import CHANGELIST_URL, change_url
-from support.tests.fake_auth import credential_state
+from users.tests.fake_auth import credential_state
 from users.models import AccountActivity, AccountActivityEntry, Preferences, Profile
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -117,7 +117,8 @@ def test_the_account_page_shows_profile_preferences_activity_and_sign_in_but_nev
     assert "<strong>locked</strong> until 2026-11-21 10:30:00 UTC" in page
     assert "still the old system" in page
     assert "2026-11-20 09:15:00 UTC" in page  # last login, as auth says
-    assert auth_support.calls == [("GET", profile.pk, "state", "users")]
+    calls = [(call.method, call.user_id, call.action, call.issuer) for call in auth_support.calls]
+    assert calls == [("GET", profile.pk, "state", "users")]
     assert "$2a$" not in page and "$2b$" not in page and "argon2$" not in page
 
 

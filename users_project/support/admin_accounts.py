@@ -9,13 +9,10 @@ endpoints, and records who did what and why (``support.StaffAction``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
-from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -23,102 +20,20 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from common.emails import canonical_email
-from common.serializers import NAME_MAX_LENGTH
 from support import selectors as support_selectors
 from support import services as support_services
-from support.forms import ReasonForm
-from support.services import REASON_MAX_LENGTH, SupportActionFailed
+from support.account_actions import ACCOUNT_ACTIONS, BULK_ACTION_LIMIT, AccountAction
+from support.forms import ProfileChangeForm, ReasonForm
+from support.services import SupportActionFailed
 from users.models import Profile
 from users.selectors import user_activity_get, user_activity_recent, user_preferences_get
 
 # The largest id a database can hold (a longer number searched for is no id).
 MAX_ID = 2**63 - 1
-# Accounts one bulk action may take: each is a call to a service, some over HTTP.
-BULK_ACTION_LIMIT = 200
 PASSWORD_KINDS = {
     "current": "set in this system",
     "legacy": "still the old system's (bcrypt); replaced at the user's next login",
     "unusable": "none that works: the user must set a new one",
-}
-
-
-@dataclass(frozen=True)
-class AccountAction:
-    """An action on one account, offered as a button on its page and confirmed on a page of its own."""
-
-    name: str
-    label: str
-    permission: str
-    perform: Callable[..., object]
-    reason_required: bool
-    explanation: str
-    done: str
-    offered: Callable[[Profile], bool] = lambda profile: True
-
-
-ACCOUNT_ACTIONS = {
-    action.name: action
-    for action in (
-        AccountAction(
-            name="deactivate",
-            label="Deactivate",
-            permission="support.deactivate_account",
-            perform=support_services.account_deactivate,
-            reason_required=True,
-            explanation=(
-                "The customer can no longer log in, and every token they hold stops working within seconds. "
-                "Their data stays; reactivating gives the account back."
-            ),
-            done="deactivated: login is refused and every token stops working within seconds.",
-            offered=lambda profile: profile.is_active,
-        ),
-        AccountAction(
-            name="reactivate",
-            label="Reactivate",
-            permission="support.reactivate_account",
-            perform=support_services.account_reactivate,
-            reason_required=False,
-            explanation="The customer can log in again (with a fresh login: old tokens stay revoked).",
-            done="reactivated: the customer can log in again within seconds.",
-            offered=lambda profile: not profile.is_active,
-        ),
-        AccountAction(
-            name="end-sessions",
-            label="End all sessions",
-            permission="support.end_account_sessions",
-            perform=support_services.account_sessions_end,
-            reason_required=True,
-            explanation=(
-                "Every device the customer is signed in on is signed out at once. "
-                "Their password stays: they can log in again straight away."
-            ),
-            done="every session ended: each token the customer held has stopped working.",
-        ),
-        AccountAction(
-            name="unlock",
-            label="Unlock",
-            permission="support.unlock_account",
-            perform=support_services.account_unlock,
-            reason_required=False,
-            explanation=(
-                "After too many wrong passwords an account is locked for a while. "
-                "Unlocking lets the customer try again now."
-            ),
-            done="unlocked: the customer can log in now.",
-        ),
-        AccountAction(
-            name="delete",
-            label="Delete account",
-            permission="support.delete_account",
-            perform=support_services.account_delete,
-            reason_required=True,
-            explanation=(
-                "The account is erased from every service: profile, preferences and sign-in activity here at "
-                "once, the login and every token at the sign-in service within seconds. This cannot be undone."
-            ),
-            done="deleted: the account is erased from every service.",
-        ),
-    )
 }
 
 
@@ -147,48 +62,6 @@ class MonolithPasswordFilter(admin.SimpleListFilter):
             return support_selectors.profiles_with_monolith_password(queryset, still=self.value() == "yes")
         return queryset
 
-
-class ProfileChangeForm(forms.ModelForm):
-    """Name and email, checked as the users service will check them, and an optional reason for the trail."""
-
-    reason = forms.CharField(
-        label="Reason (optional)",
-        required=False,
-        max_length=REASON_MAX_LENGTH,
-        help_text="Why you change it, for the staff trail.",
-    )
-
-    class Meta:
-        model = Profile
-        fields = ["email", "name"]
-        widgets = {"name": forms.TextInput(attrs={"size": 40})}
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if "name" in self.fields:
-            # Names are stored as given, padding and all: saving an email must not "change" the name.
-            self.fields["name"].strip = False
-
-    def clean_name(self):
-        # A name as long as NAME_MAX_LENGTH; a longer one from the monolith may stay while it is not edited.
-        name = self.cleaned_data["name"]
-        if "name" in self.changed_data and name and len(name) > NAME_MAX_LENGTH:
-            raise forms.ValidationError(f"At most {NAME_MAX_LENGTH} characters.")
-        return name
-
-    def clean_email(self):
-        email = self.cleaned_data["email"]
-        if "email" not in self.changed_data:
-            return email
-        canonical = canonical_email(email)
-        if canonical is None:
-            raise ValidationError("Enter an email address the sign-in service accepts.")
-        if Profile.objects.filter(email_canonical=canonical).exclude(pk=self.instance.pk).exists():
-            raise ValidationError(
-                "Another account already has this email address "
-                "(compared as the sign-in does: any case, Gmail dots and +tags)."
-            )
-        return email
 
 
 @admin.register(Profile)
