@@ -89,3 +89,6 @@ BAD_REQUEST = PolymorphicProxySerializer(
     serializers=[ValidationErrorSerializer, ErrorSerializer],
     resource_type_field_name=None,
 )
+
+# The 503 an API answers when a service or store it needs did not answer, as a schema's ``responses`` entry.
+SERVICE_UNAVAILABLE = {503: ErrorSerializer}

@@ -9,8 +9,8 @@ from django.db.models import Q, QuerySet
 
 from common.service_client import ServiceUnavailable
 from legacy_import.models import LegacyRowState
-from users.auth_service import credential_call
 from support.models import StaffAction
+from users.auth_service import credential_call
 
 
 class SignInStateUnavailable(Exception):

@@ -26,8 +26,8 @@ from django.db import router, transaction
 from common.errors import ApiError
 from common.request_context import current_request_id
 from common.service_client import ServiceOutcomeUnknown, ServiceUnreachable
-from users.auth_service import credential_call
 from support.models import StaffAction, StaffSignIn
+from users.auth_service import credential_call
 from users.models import Profile
 from users.services import UNSET, user_deactivate, user_delete, user_profile_update, user_reactivate
 

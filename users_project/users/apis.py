@@ -19,6 +19,7 @@ from common.serializers import (
     NAME_MAX_LENGTH,
     NEW_PASSWORD_SCHEMA,
     PASSWORD_MAX_LENGTH,
+    SERVICE_UNAVAILABLE,
     ErrorSerializer,
     UtcTimestampField,
 )
@@ -147,11 +148,7 @@ class UserRegisterApi(APIView):
         "and the credentials in the auth service, and answers with tokens. An address that already has an "
         "account, however it is typed (case, Gmail dots and +tags), is a 400 `User already exists`.",
         request=UserRegisterInputSerializer,
-        responses={
-            201: UserRegisterOutputSerializer,
-            400: BAD_REQUEST,
-            503: ErrorSerializer,
-        },
+        responses={201: UserRegisterOutputSerializer, 400: BAD_REQUEST, **SERVICE_UNAVAILABLE},
         auth=[],
     )
     def post(self, request):

@@ -25,6 +25,15 @@ def _registered_profile_for_update(user_id: int) -> Profile:
     return profile
 
 
+def _active_set(profile: Profile, *, active: bool) -> None:
+    """Turn a locked profile (in)active at its next version, publishing the event and advancing its revision."""
+    profile.is_active = active
+    profile.version += 1
+    profile.save(update_fields=["is_active", "version", "updated_at"])
+    user_event_publish(profile, "user.reactivated" if active else "user.deactivated")
+    user_revisions_advance(user_ids=[profile.pk])
+
+
 def user_deactivate(*, user_id: int) -> Profile:
     """Stop a user from using their account; ``user.deactivated`` makes the auth service follow.
 
@@ -37,11 +46,7 @@ def user_deactivate(*, user_id: int) -> Profile:
     with transaction.atomic(using=router.db_for_write(Profile)):
         profile = _registered_profile_for_update(user_id)
         if profile.is_active:
-            profile.is_active = False
-            profile.version += 1
-            profile.save(update_fields=["is_active", "version", "updated_at"])
-            user_event_publish(profile, "user.deactivated")
-            user_revisions_advance(user_ids=[profile.pk])
+            _active_set(profile, active=False)
             _user_tokens_refuse(profile.pk)
     logger.info("user deactivated", extra={"user_id": user_id})
     return profile
@@ -58,11 +63,7 @@ def user_reactivate(*, user_id: int) -> Profile:
     with transaction.atomic(using=router.db_for_write(Profile)):
         profile = _registered_profile_for_update(user_id)
         if not profile.is_active:
-            profile.is_active = True
-            profile.version += 1
-            profile.save(update_fields=["is_active", "version", "updated_at"])
-            user_event_publish(profile, "user.reactivated")
-            user_revisions_advance(user_ids=[profile.pk])
+            _active_set(profile, active=True)
             _user_tokens_allow(profile.pk)
         else:
             _user_tokens_allow(profile.pk, only_a_stray_refusal=True)
