@@ -68,7 +68,7 @@ def client_for():
 
 @pytest.fixture
 def fake_auth(settings):
-    """A running fake auth service, and ``AUTH_SERVICE_URL`` pointing at it."""
+    """A running fake auth service (registration's and support's endpoints), and ``AUTH_SERVICE_URL`` pointing at it."""
     service = FakeAuthService()
     service.start()
     settings.AUTH_SERVICE_URL = service.url
