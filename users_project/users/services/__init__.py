@@ -1,17 +1,12 @@
 """Writes of the users service: registration, profile and preference updates, account status, activity.
 
-One module per job; this package names them all, as ``users.services.<name>``
+One module per job; this package names what callers use, as ``users.services.<name>``
 (the settings' event handlers and the legacy import refer to them so).
 """
 
 from users.services.accounts import user_deactivate, user_delete, user_reactivate
-from users.services.activity import ACTIVITY_FIELDS, ACTIVITY_KINDS, ACTIVITY_RECENT_LIMIT, user_activity_record
-from users.services.changes import (
-    REVISION_BATCH_SIZE,
-    user_event_publish,
-    user_revision_establish,
-    user_revisions_advance,
-)
+from users.services.activity import ACTIVITY_RECENT_LIMIT, user_activity_record
+from users.services.changes import user_revision_establish, user_revisions_advance
 from users.services.profiles import (
     EMAIL_IN_USE,
     UNSET,
@@ -19,21 +14,16 @@ from users.services.profiles import (
     user_profile_update,
     user_profile_update_own,
 )
-from users.services.registration import CLEANUP_BATCH_SIZE, Registration, user_register, user_registration_cleanup
+from users.services.registration import Registration, user_register, user_registration_cleanup
 
 __all__ = [
-    "ACTIVITY_FIELDS",
-    "ACTIVITY_KINDS",
     "ACTIVITY_RECENT_LIMIT",
-    "CLEANUP_BATCH_SIZE",
     "EMAIL_IN_USE",
-    "REVISION_BATCH_SIZE",
     "UNSET",
     "Registration",
     "user_activity_record",
     "user_deactivate",
     "user_delete",
-    "user_event_publish",
     "user_preferences_update",
     "user_profile_update",
     "user_profile_update_own",
