@@ -63,7 +63,6 @@ class MonolithPasswordFilter(admin.SimpleListFilter):
         return queryset
 
 
-
 @admin.register(Profile)
 class ProfileAdmin(admin.ModelAdmin):
     form = ProfileChangeForm
