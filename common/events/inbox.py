@@ -21,7 +21,6 @@ from common.events.envelope import Event, MalformedEnvelope, event_from_envelope
 from common.events.models import AggregateVersion, InboxEvent
 from common.events.parking import error_text as _error_text
 from common.events.parking import park as _park
-from common.events.parking import parked_replay  # noqa: F401 (where callers and tests have found it)
 from common.events.settings import events_settings
 from common.request_context import request_id_var
 from common.sql import db_values, insert_row, quoted_table

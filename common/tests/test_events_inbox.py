@@ -12,7 +12,8 @@ from django.db import OperationalError
 
 from common.events import inbox
 from common.events.envelope import envelope_build
-from common.events.inbox import events_consume, inbox_prune, parked_replay, retry_backoff
+from common.events.inbox import events_consume, inbox_prune, retry_backoff
+from common.events.parking import parked_replay
 from common.events.settings import events_settings
 from common.events.models import AggregateVersion, InboxEvent, ParkedMessage
 from common.events.tasks import consume_events
