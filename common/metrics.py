@@ -24,23 +24,19 @@ reports its own values.
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 
 from django.conf import settings
-from django.db import DatabaseError
 from django.http import HttpResponse
 from django.urls import Resolver404, resolve
 from django.utils.module_loading import import_string
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from common.errors import error_response
 
-logger = logging.getLogger(__name__)
 
 METRICS_PATH = "/metrics"
 # The route label of a request no URL pattern matched.
@@ -165,40 +161,6 @@ def local_port(request) -> int | None:
 
 
 def scrape_collectors() -> list:
-    """This project's scrape-time collectors (``METRICS_SCRAPE_COLLECTORS``), one new instance each."""
+    """This project's scrape-time collectors (``METRICS_SCRAPE_COLLECTORS``, e.g. the event tables'
+    ``common.events.metrics.EventTablesCollector``), one new instance each."""
     return [import_string(path)() for path in settings.METRICS_SCRAPE_COLLECTORS]
-
-
-# Computed at scrape time
-# ------------------------------------------------------------------------------
-
-
-class EventTablesCollector:
-    """The event machinery's backlog, read from this service's tables when scraped (``common.events``).
-
-    Two indexed queries: the outbox's unsent events (its partial index on
-    ``occurred_at``) and the parked messages not replayed. When the database does
-    not answer, the figures are left out of the scrape rather than failing it.
-    """
-
-    def collect(self):
-        from common.events.status import event_backlog
-
-        try:
-            backlog = event_backlog()
-        except DatabaseError as exc:
-            logger.warning("event metrics unavailable", extra={"error": type(exc).__name__})
-            return
-        yield GaugeMetricFamily(
-            "events_outbox_backlog", "Outbox events not yet handed to the broker.", value=backlog["backlog"]
-        )
-        yield GaugeMetricFamily(
-            "events_outbox_oldest_unsent_age_seconds",
-            "Age of the oldest outbox event not yet handed to the broker; 0 when there is none.",
-            value=backlog["lag_seconds"],
-        )
-        yield GaugeMetricFamily(
-            "events_parked_messages",
-            "Messages this service's consumer parked and nobody replayed yet.",
-            value=backlog["parked"],
-        )

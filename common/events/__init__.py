@@ -26,6 +26,12 @@ fails:
    database, Redis or broker is retried for as long as it lasts, never parked.
    ``manage.py events`` shows backlog, lag and parked messages, and replays them.
 
+One Django app (``common.events``, label ``events``) holds it all: models, outbox and
+relay, inbox and parking, tasks, the ``events`` command and its metrics collector. Its
+settings, with their defaults, are ``common.events.settings.events_settings``; a
+service plugs in its handlers and its infrastructure errors there, and routes the
+``events`` label to its own database.
+
 The message envelope (JSON)::
 
     {"id": "<uuid>", "type": "user.profile.updated", "source": "users",

@@ -7,12 +7,10 @@ import functools
 import logging
 import random
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 import redis
-from celery import current_app
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, connections, router, transaction
@@ -20,27 +18,27 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from common.events.envelope import Event, MalformedEnvelope, event_from_envelope
-from common.events.outbox import consumer_task_name
-from common.models import AggregateVersion, InboxEvent, ParkedMessage
+from common.events.models import AggregateVersion, InboxEvent
+from common.events.parking import error_text as _error_text
+from common.events.parking import park as _park
+from common.events.settings import events_settings
 from common.request_context import request_id_var
 from common.sql import db_values, insert_row, quoted_table
-from common.revocation import RevocationUnavailable
 
 logger = logging.getLogger(__name__)
 
 # Failures of what the consumer stands on, not of the event: retried for as long as
-# they last and never parked (a database outage must not park every event).
-INFRASTRUCTURE_ERRORS = (
+# they last and never parked (a database outage must not park every event). A service
+# adds those of its own infrastructure (EVENTS_INFRASTRUCTURE_ERRORS).
+BUILTIN_INFRASTRUCTURE_ERRORS = (
     OperationalError,
     InterfaceError,
-    RevocationUnavailable,
     redis.ConnectionError,
     redis.TimeoutError,
     SoftTimeLimitExceeded,
 )
 # The exponent stops growing here; the wait is capped by EVENTS_RETRY_BACKOFF_MAX anyway.
 MAX_BACKOFF_EXPONENT = 16
-ERROR_TEXT_LIMIT = 2000
 
 
 class UnknownEventType(Exception):
@@ -63,10 +61,20 @@ class ConsumeResult:
 def retry_backoff(attempt: int) -> float:
     """Seconds before attempt ``attempt + 1``: exponential, capped, with jitter (between half and all of it)."""
     ceiling = min(
-        settings.EVENTS_RETRY_BACKOFF_MAX,
-        settings.EVENTS_RETRY_BACKOFF * 2 ** min(attempt, MAX_BACKOFF_EXPONENT),
+        events_settings.RETRY_BACKOFF_MAX,
+        events_settings.RETRY_BACKOFF * 2 ** min(attempt, MAX_BACKOFF_EXPONENT),
     )
     return random.uniform(ceiling / 2, ceiling)
+
+
+def infrastructure_errors() -> tuple[type[BaseException], ...]:
+    """The built-in infrastructure errors and the service's own (``EVENTS_INFRASTRUCTURE_ERRORS``)."""
+    return BUILTIN_INFRASTRUCTURE_ERRORS + _import_errors(tuple(events_settings.INFRASTRUCTURE_ERRORS))
+
+
+@functools.cache
+def _import_errors(paths: tuple[str, ...]) -> tuple[type[BaseException], ...]:
+    return tuple(import_string(path) for path in paths)
 
 
 def inbox_database() -> str:
@@ -80,7 +88,7 @@ def _import_handler(path: str):
 
 def event_handler(event_type: str):
     """The service function applying ``event_type`` here (``EVENTS_HANDLERS``); ``UnknownEventType`` if none."""
-    path = settings.EVENTS_HANDLERS.get(event_type)
+    path = events_settings.HANDLERS.get(event_type)
     if path is None:
         raise UnknownEventType(f"{settings.SERVICE_NAME} has no handler for {event_type!r}")
     return _import_handler(path)
@@ -116,7 +124,7 @@ def events_consume(*, envelopes, attempt: int) -> ConsumeResult:
     readable.sort(key=lambda item: (item[1].source, item[1].aggregate_id, item[1].version))
     try:
         failed = _apply_all(readable, result)
-    except INFRASTRUCTURE_ERRORS as exc:
+    except infrastructure_errors() as exc:
         logger.warning(
             "events not applied: retrying",
             extra={"events": len(envelopes), "attempt": attempt + 1, "error": _error_text(exc)},
@@ -125,7 +133,7 @@ def events_consume(*, envelopes, attempt: int) -> ConsumeResult:
         return result
 
     to_park = list(unreadable)
-    if failed and attempt < settings.EVENTS_MAX_RETRIES:
+    if failed and attempt < events_settings.MAX_RETRIES:
         result.retry, result.retry_after = [envelope for envelope, _ in failed], retry_backoff(attempt)
         result.error = _error_text(failed[0][1])
     else:
@@ -134,7 +142,7 @@ def events_consume(*, envelopes, attempt: int) -> ConsumeResult:
         try:
             _park(to_park, attempts=attempt + 1)
             result.parked = len(to_park)
-        except INFRASTRUCTURE_ERRORS as exc:  # never drop it: deliver it again until it can be parked
+        except infrastructure_errors() as exc:  # never drop it: deliver it again until it can be parked
             result.retry += [envelope for envelope, _ in to_park]
             result.retry_after = retry_backoff(attempt)
             result.error = _error_text(exc)
@@ -187,7 +195,7 @@ def _apply_in_transaction(readable: list[tuple[dict, Event]], *, isolated: bool)
             try:
                 with transaction.atomic(using=using) if isolated else contextlib.nullcontext():
                     outcome = _apply(event, using)
-            except INFRASTRUCTURE_ERRORS:
+            except infrastructure_errors():
                 raise
             except Exception as exc:  # the handler failed on this event: retried or parked, the rest go on
                 if not isolated:
@@ -209,7 +217,7 @@ def _apply(event: Event, using: str) -> str:
     """
     if not _inbox_record(event, using):
         return "duplicate"
-    if event.type in settings.EVENTS_STATE_TYPES and not _version_advance(event, using):
+    if event.type in events_settings.STATE_TYPES and not _version_advance(event, using):
         InboxEvent.objects.using(using).filter(pk=event.id).update(outcome=InboxEvent.Outcome.STALE)
         return "stale"
     event_handler(event.type)(event=event)
@@ -266,53 +274,6 @@ def _inbox_record(event: Event, using: str) -> bool:
     return insert_row(InboxEvent, using, values, unless_conflict_on="id") == 1
 
 
-def _park(items: list[tuple[object, Exception]], *, attempts: int) -> None:
-    using = router.db_for_write(ParkedMessage)
-    with transaction.atomic(using=using):
-        for envelope, exc in items:
-            fields = envelope if isinstance(envelope, dict) else {}
-            ParkedMessage.objects.using(using).create(
-                event_id=_uuid_or_none(fields.get("id")),
-                event_type=str(fields.get("type") or "")[:100],
-                envelope=envelope,
-                consumer=settings.SERVICE_NAME,
-                error=_error_text(exc),
-                attempts=attempts,
-            )
-    for envelope, exc in items:
-        fields = envelope if isinstance(envelope, dict) else {}
-        logger.error(
-            "message parked",
-            extra={
-                "event_id": fields.get("id"),
-                "event_type": fields.get("type"),
-                "attempts": attempts,
-                "error": _error_text(exc),
-            },
-        )
-
-
-def parked_replay(*, ids: list[int] | None = None) -> int:
-    """Send parked messages (all of them, or those ``ids``) to this service's consumer again; how many.
-
-    Each goes back as a fresh message, with its retries from zero; one that
-    fails again is parked again (a new row). Already applied events are skipped
-    by the inbox as usual.
-    """
-    parked = ParkedMessage.objects.using(router.db_for_write(ParkedMessage)).filter(replayed_at__isnull=True)
-    if ids is not None:
-        parked = parked.filter(pk__in=ids)
-    app = current_app._get_current_object()
-    service = settings.SERVICE_NAME
-    replayed = 0
-    for message in parked.order_by("parked_at"):
-        app.send_task(consumer_task_name(service), args=[[message.envelope]], queue=service)
-        parked.filter(pk=message.pk).update(replayed_at=timezone.now())
-        replayed += 1
-        logger.info("parked message replayed", extra={"parked_id": message.pk, "event_id": str(message.event_id)})
-    return replayed
-
-
 def inbox_prune(*, older_than: timedelta) -> int:
     """Forget events applied more than ``older_than`` ago; how many."""
     cutoff = timezone.now() - older_than
@@ -329,13 +290,3 @@ def _event_fields(event: Event) -> dict:
         "version": event.version,
     }
 
-
-def _error_text(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {exc}"[:ERROR_TEXT_LIMIT]
-
-
-def _uuid_or_none(value) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None

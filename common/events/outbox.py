@@ -17,7 +17,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from common.events.envelope import envelope_build
-from common.models import OutboxEvent
+from common.events.models import OutboxEvent
+from common.events.settings import events_settings
 from common.request_context import current_request_id
 from common.sql import insert_row
 
@@ -50,7 +51,7 @@ def event_publish(*, type: str, aggregate_id: int | str, version: int, payload: 
     using = outbox_database()
     if not transaction.get_connection(using).in_atomic_block:
         raise RuntimeError(f"event_publish({type!r}) must run inside transaction.atomic(using={using!r})")
-    if type not in settings.EVENTS_SUBSCRIBERS:
+    if type not in events_settings.SUBSCRIBERS:
         raise ValueError(f"unknown event type {type!r}: declare it in EVENTS_SUBSCRIBERS")
     event = OutboxEvent(
         type=type,
@@ -63,7 +64,7 @@ def event_publish(*, type: str, aggregate_id: int | str, version: int, payload: 
     values = {field.name: getattr(event, field.attname) for field in OutboxEvent._meta.concrete_fields}
     insert_row(OutboxEvent, using, values)
     event._state.adding, event._state.db = False, using  # as saved: a later save() updates the row
-    if type not in settings.EVENTS_BATCHED_TYPES:
+    if type not in events_settings.BATCHED_TYPES:
         transaction.on_commit(functools.partial(_send_committed, event), using=using)
     return event
 
@@ -87,8 +88,8 @@ def _send_committed(event: OutboxEvent) -> None:
     try:
         behind = [
             service
-            for service in settings.EVENTS_SUBSCRIBERS.get(event.type, ())
-            if broker_queue_length(service) > settings.EVENTS_SEND_QUEUE_LIMIT
+            for service in events_settings.SUBSCRIBERS.get(event.type, ())
+            if broker_queue_length(service) > events_settings.SEND_QUEUE_LIMIT
         ]
         if behind:
             logger.info(
@@ -128,12 +129,12 @@ def events_send(events: Iterable[OutboxEvent]) -> None:
     by_subscriber: dict[str, list[dict]] = defaultdict(list)
     for event in events:
         envelope = event_envelope(event)
-        for service in settings.EVENTS_SUBSCRIBERS.get(event.type, ()):
+        for service in events_settings.SUBSCRIBERS.get(event.type, ()):
             by_subscriber[service].append(envelope)
     if not by_subscriber:
         return
     app = current_app._get_current_object()
-    size = settings.EVENTS_BATCH_SIZE
+    size = events_settings.BATCH_SIZE
     with app.producer_or_acquire() as producer:
         for service, envelopes in by_subscriber.items():
             for start in range(0, len(envelopes), size):
@@ -164,8 +165,8 @@ def outbox_relay(*, older_than: timedelta, batch_size: int = 1000, time_budget: 
     sent = 0
     while time.monotonic() < deadline:
         due = Q(occurred_at__lte=timezone.now() - older_than)
-        if settings.EVENTS_BATCHED_TYPES:
-            due |= Q(type__in=settings.EVENTS_BATCHED_TYPES, occurred_at__lte=started)
+        if events_settings.BATCHED_TYPES:
+            due |= Q(type__in=events_settings.BATCHED_TYPES, occurred_at__lte=started)
         unsent = OutboxEvent.objects.using(using).filter(due, sent_at__isnull=True)
         if not unsent.exists():
             break  # the usual case, answered without taking any lock

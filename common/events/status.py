@@ -11,7 +11,7 @@ from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
 from common.events.outbox import broker_queue_length
-from common.models import InboxEvent, OutboxEvent, ParkedMessage
+from common.events.models import InboxEvent, OutboxEvent, ParkedMessage
 
 
 def events_status() -> dict:

@@ -23,3 +23,11 @@ def always_fail(*, event):
 
 def database_outage(*, event):
     raise OperationalError("server closed the connection unexpectedly")
+
+
+class StoreUnavailable(Exception):
+    """A store the pretend service's handlers stand on, not answering (as the auth service's revocation store)."""
+
+
+def store_outage(*, event):
+    raise StoreUnavailable("the store does not answer")

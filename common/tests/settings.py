@@ -8,7 +8,7 @@ SERVICE_NAME = "common-tests"
 INTERNAL_AUTH_KEYS = {**INTERNAL_AUTH_KEYS, SERVICE_NAME: "common-tests-internal-auth-key-not-secret"}
 SECRET_KEY = "test-only-not-a-secret"
 ALLOWED_HOSTS = ["testserver"]
-INSTALLED_APPS = DJANGO_APPS + ["rest_framework", "common"]
+INSTALLED_APPS = DJANGO_APPS + ["rest_framework", "common", "common.events"]
 ROOT_URLCONF = "common.tests.urls"
 DATABASES = {
     "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},

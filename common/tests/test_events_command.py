@@ -15,8 +15,8 @@ from django.utils import timezone
 from common.events.envelope import envelope_build
 from common.events.inbox import events_consume
 from common.events.outbox import event_publish
-from common.management.commands import events as events_command
-from common.models import OutboxEvent, ParkedMessage
+from common.events.management.commands import events as events_command
+from common.events.models import OutboxEvent, ParkedMessage
 
 pytestmark = pytest.mark.django_db
 

@@ -12,9 +12,11 @@ from django.db import OperationalError
 
 from common.events import inbox
 from common.events.envelope import envelope_build
-from common.events.inbox import events_consume, inbox_prune, parked_replay, retry_backoff
-from common.models import AggregateVersion, InboxEvent, ParkedMessage
-from common.tasks import consume_events
+from common.events.inbox import events_consume, inbox_prune, retry_backoff
+from common.events.parking import parked_replay
+from common.events.settings import events_settings
+from common.events.models import AggregateVersion, InboxEvent, ParkedMessage
+from common.events.tasks import consume_events
 
 pytestmark = pytest.mark.django_db
 
@@ -156,10 +158,24 @@ def test_an_outage_undoes_the_whole_message_and_is_retried_however_long_it_lasts
     result = events_consume(envelopes=[fine, outage], attempt=50)
 
     assert result.retry == [fine, outage]
-    assert result.retry_after <= settings.EVENTS_RETRY_BACKOFF_MAX
+    assert result.retry_after <= events_settings.RETRY_BACKOFF_MAX
     assert "OperationalError" in result.error
     assert (result.applied, result.parked) == (0, 0)
     assert not Group.objects.exists() and not InboxEvent.objects.exists() and not ParkedMessage.objects.exists()
+
+
+def test_a_service_plugs_in_its_own_infrastructure_errors_retried_however_long_they_last(settings):
+    settings.EVENTS_MAX_RETRIES = 0
+    settings.EVENTS_HANDLERS = {**settings.EVENTS_HANDLERS, "test.fact": "common.tests.event_handlers.store_outage"}
+    fact = envelope()
+
+    assert events_consume(envelopes=[fact], attempt=5).parked == 1  # not named: an ordinary failure, parked
+
+    settings.EVENTS_INFRASTRUCTURE_ERRORS = ["common.tests.event_handlers.StoreUnavailable"]
+    result = events_consume(envelopes=[fact], attempt=50)
+    assert (result.retry, result.parked) == ([fact], 0)
+    assert "StoreUnavailable" in result.error
+    assert ParkedMessage.objects.count() == 1
 
 
 @pytest.mark.parametrize(

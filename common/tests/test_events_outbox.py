@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from common.events.envelope import event_from_envelope
 from common.events.outbox import event_publish, outbox_prune, outbox_relay
-from common.models import OutboxEvent
+from common.events.models import OutboxEvent
 from common.request_context import request_id_var
 
 pytestmark = pytest.mark.django_db

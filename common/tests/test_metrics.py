@@ -16,9 +16,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from common import gunicorn_conf
 from common.metrics import bind_port
-from common.models import OutboxEvent, ParkedMessage
+from common.events.models import OutboxEvent, ParkedMessage
 
-EVENT_TABLES = ["common.metrics.EventTablesCollector"]
+EVENT_TABLES = ["common.events.metrics.EventTablesCollector"]
 
 
 class ArrivedOn:

@@ -12,7 +12,7 @@ SERVICE_NAME = "auth"
 # APPS
 # ------------------------------------------------------------------------------
 THIRD_PARTY_APPS = ["rest_framework", "drf_spectacular"]
-SHARED_APPS = ["common"]
+SHARED_APPS = ["common", "common.events"]
 LOCAL_APPS = ["credentials", "legacy_import"]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + SHARED_APPS + LOCAL_APPS
 
@@ -36,7 +36,7 @@ DATABASE_ROUTERS = ["config.routers.CredentialsRouter"]
 
 # METRICS: the outbox backlog and parked messages, read when /metrics is scraped
 # ------------------------------------------------------------------------------
-METRICS_SCRAPE_COLLECTORS = ["common.metrics.EventTablesCollector"]
+METRICS_SCRAPE_COLLECTORS = ["common.events.metrics.EventTablesCollector"]
 
 # CACHE, CELERY, LOGGING
 # ------------------------------------------------------------------------------
@@ -56,6 +56,8 @@ EVENTS_HANDLERS = {
     "user.reactivated": "credentials.services.credential_apply_user_event",
     "user.deleted": "credentials.services.credential_apply_user_event",
 }
+# Retried for as long as it lasts, never parked: Redis refusing the revocation writes.
+EVENTS_INFRASTRUCTURE_ERRORS = ["common.revocation.RevocationUnavailable"]
 
 # PASSWORDS: Argon2 for every new hash; the monolith's bcryptjs hashes verify and are rehashed on login
 # ------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ SERVICE_NAME = "gateway"
 # token classes import their models, so they must be installed to be importable.
 DJANGO_APPS = ["django.contrib.contenttypes", "django.contrib.auth"]
 THIRD_PARTY_APPS = ["corsheaders", "django_ratelimit"]
-LOCAL_APPS = ["common", "gateway"]
+LOCAL_APPS = ["common", "common.events", "gateway"]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 MIDDLEWARE = [
     "common.middleware.RequestIdMiddleware",

@@ -16,7 +16,7 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 # The admin's site is the support app's (two-factor sign-in): Django's admin app with that default site.
 DJANGO_APPS = [app if app != "django.contrib.admin" else "support.apps.StaffAdminConfig" for app in DJANGO_APPS]
 THIRD_PARTY_APPS = ["rest_framework", "drf_spectacular", "axes", "django_otp", "django_otp.plugins.otp_totp"]
-SHARED_APPS = ["common"]
+SHARED_APPS = ["common", "common.events"]
 LOCAL_APPS = ["users", "legacy_import", "support"]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + SHARED_APPS + LOCAL_APPS
 
@@ -112,7 +112,7 @@ USERS_PENDING_REGISTRATION_MAX_AGE = env.int("USERS_PENDING_REGISTRATION_MAX_AGE
 
 # METRICS: the outbox backlog and parked messages, read when /metrics is scraped
 # ------------------------------------------------------------------------------
-METRICS_SCRAPE_COLLECTORS = ["common.metrics.EventTablesCollector"]
+METRICS_SCRAPE_COLLECTORS = ["common.events.metrics.EventTablesCollector"]
 
 # CACHE, CELERY, LOGGING
 # ------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from django.conf import settings
 
 from common.events.inbox import events_consume, inbox_prune
 from common.events.outbox import outbox_prune, outbox_relay
+from common.events.settings import events_settings
 
 logger = logging.getLogger(__name__)
 
@@ -70,15 +71,15 @@ def consume_events(self, envelopes) -> dict:
 @shared_task(name=f"{SERVICE}.events.relay")
 def relay_events() -> int:
     """Send the outbox events still unsent (beat, every ``EVENTS_RELAY_INTERVAL`` seconds)."""
-    return outbox_relay(older_than=timedelta(seconds=settings.EVENTS_RELAY_INTERVAL))
+    return outbox_relay(older_than=timedelta(seconds=events_settings.RELAY_INTERVAL))
 
 
 @shared_task(name=f"{SERVICE}.events.prune")
 def prune_events() -> dict:
     """Forget sent outbox events and applied inbox events past their retention (beat, hourly)."""
     return {
-        "outbox": outbox_prune(older_than=timedelta(days=settings.EVENTS_OUTBOX_RETENTION_DAYS)),
-        "inbox": inbox_prune(older_than=timedelta(days=settings.EVENTS_INBOX_RETENTION_DAYS)),
+        "outbox": outbox_prune(older_than=timedelta(days=events_settings.OUTBOX_RETENTION_DAYS)),
+        "inbox": inbox_prune(older_than=timedelta(days=events_settings.INBOX_RETENTION_DAYS)),
     }
 
 

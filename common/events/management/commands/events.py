@@ -16,7 +16,7 @@ import json
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from common.events.inbox import parked_replay
+from common.events.parking import parked_replay
 from common.events.status import events_status, parked_messages
 from common.health import service_database_aliases
 
