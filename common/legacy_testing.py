@@ -16,7 +16,7 @@ import bcrypt
 import pytest
 from django.core.management import call_command
 
-from common.legacy_db import create_legacy_database
+from common.legacy_import.source import create_legacy_database
 
 # Over 72 bytes in UTF-8 (é and the emoji take 2 and 4 bytes): bcryptjs hashed only a prefix of it.
 LONG_PASSWORD = "correct horse battery staple, é, 🦄, and a tail that bcryptjs never read: 0123456789"

@@ -72,7 +72,6 @@ from common.revocation import client_for
 from common.serializers import iso_utc
 from common.sql import db_values, insert_row, quoted_table, select_by_key_for_update
 from common.service_client import ServiceClient, ServiceOutcomeUnknown, ServiceUnavailable, ServiceUnreachable
-from legacy_import.models import LegacyRowState
 from users.models import AccountActivity, AccountActivityEntry, Preferences, Profile
 from users.selectors import user_profile_get
 
@@ -374,7 +373,6 @@ def user_delete(*, user_id: int) -> None:
         _user_event_publish(profile, "user.deleted")
         user_revisions_advance(user_ids=[user_id])
         profile.delete()
-        LegacyRowState.forget_person(user_id)
         _user_tokens_refuse(user_id)
     logger.info("user deleted", extra={"user_id": user_id})
 
