@@ -11,9 +11,8 @@ every one of them. Nothing here sends events (docs/migration.md).
 
 from __future__ import annotations
 
-import gc
 import time
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
@@ -27,23 +26,6 @@ from common.legacy_import.models import SETTLED, STATE_FIELDS, Status
 from common.legacy_import.progress import Progress, ProgressFactory
 from common.legacy_import.source import DEFAULT_BATCH_SIZE, LegacyDatabase, prepared_batches
 from common.legacy_import.tables import ServiceTables
-
-
-@contextmanager
-def cyclic_gc_paused():
-    """Python's cyclic garbage collector off for a bulk pass, back on (as it was) after.
-
-    An import or a verification makes millions of short-lived objects and no
-    reference cycles; the collector would spend a good part of the CPU
-    looking through them, and through Django's own objects, for none.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @dataclass
