@@ -2,6 +2,7 @@
 
 Every suite that tests ``migrate_from_sqlite`` (users, auth, the cross-service
 tests) builds its file from ``legacy_rows()``, so they all see the same users.
+Both services' import apps also share their fixtures and checks from here.
 """
 
 from __future__ import annotations
