@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Callable, TextIO
 
 from common.embedded_redis import redis_server_binary
-from common.legacy_db import EXIT_CLEAN, EXIT_NEEDS_ATTENTION, EXIT_VERIFY_MISMATCH
+from common.legacy_import.exit_codes import EXIT_CLEAN, EXIT_NEEDS_ATTENTION, EXIT_VERIFY_MISMATCH
 from common.log import PROCESS_WIDTH, console_line, log_format, parse_line, wants_colour
 
 REPO_ROOT = Path(__file__).resolve().parent

@@ -53,7 +53,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from _support import CpuMeter, add_mode_options, format_cpu, mode_label, per_unit_ms, production_like  # noqa: E402
-from common.legacy_db import create_legacy_database  # noqa: E402
+from common.legacy_import.source import create_legacy_database  # noqa: E402
 from common.legacy_testing import bcryptjs_hash  # noqa: E402
 from common.testing import free_port  # noqa: E402
 from manage_all import System  # noqa: E402

@@ -43,7 +43,8 @@ from urllib.parse import urlsplit, urlunsplit
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from common.legacy_db import EXIT_CLEAN, EXIT_NEEDS_ATTENTION, create_legacy_database  # noqa: E402
+from common.legacy_import.exit_codes import EXIT_CLEAN, EXIT_NEEDS_ATTENTION  # noqa: E402
+from common.legacy_import.source import create_legacy_database  # noqa: E402
 from common.legacy_testing import bcryptjs_hash  # noqa: E402
 
 DATABASES = {

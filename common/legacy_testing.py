@@ -2,10 +2,12 @@
 
 Every suite that tests ``migrate_from_sqlite`` (users, auth, the cross-service
 tests) builds its file from ``legacy_rows()``, so they all see the same users.
+Both services' import apps also share their fixtures and checks from here.
 """
 
 from __future__ import annotations
 
+import ast
 import csv
 import functools
 import io
@@ -15,8 +17,9 @@ from pathlib import Path
 import bcrypt
 import pytest
 from django.core.management import call_command
+from django.db import router, transaction
 
-from common.legacy_db import create_legacy_database
+from common.legacy_import.source import create_legacy_database
 
 # Over 72 bytes in UTF-8 (é and the emoji take 2 and 4 bytes): bcryptjs hashed only a prefix of it.
 LONG_PASSWORD = "correct horse battery staple, é, 🦄, and a tail that bcryptjs never read: 0123456789"
@@ -130,3 +133,48 @@ def report_rows(report_dir):
             return list(csv.DictReader(file))
 
     return read
+
+
+# THE IMPORT APP BESIDE ITS DOMAIN APP: bookkeeping on deletion, imports one way
+# ------------------------------------------------------------------------------
+
+
+def assert_forgotten_with_the_deletion(instance, other, state_model) -> None:
+    """Deleting ``instance`` erases the address its legacy row's state kept, in the deletion's transaction.
+
+    ``state_model`` must have a row, with an address kept, for the keys of
+    ``instance`` and of ``other``: the deletion rolled back leaves the first as
+    it was; committed, it keeps its status but no address; ``other``'s stays.
+    """
+    model, key = type(instance), instance.pk
+    states = state_model.objects.filter(pk__in=[key, other.pk]).order_by("pk")
+    before = {state.pk: (state.status, state.email, state.detail) for state in states}
+    with pytest.raises(RuntimeError), transaction.atomic(using=router.db_for_write(model)):
+        instance.delete()
+        assert state_model.objects.filter(pk=key).values_list("email", "detail").get() == ("", "")
+        raise RuntimeError("the deletion fails after the row went")
+    assert model.objects.filter(pk=key).exists()
+    assert {state.pk: (state.status, state.email, state.detail) for state in states.all()} == before
+
+    model.objects.filter(pk=key).delete()  # as any code could, the admin's included
+
+    after = {state.pk: (state.status, state.email, state.detail) for state in states.all()}
+    assert after == {**before, key: (before[key][0], "", "")}
+
+
+def modules_importing(package: Path, imported: str) -> list[str]:
+    """The modules of ``package`` (a folder; its tests left out) that import ``imported`` or a module in it."""
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        if "tests" in path.relative_to(package).parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            if any(name == imported or name.startswith(f"{imported}.") for name in names):
+                found.append(str(path.relative_to(package)))
+    return found

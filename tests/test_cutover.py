@@ -28,7 +28,7 @@ from accounts import NEW_PASSWORD, PASSWORD, call, claims_of, login
 from conftest import launched_system
 from monolith_support import monolith_environment, running_monolith
 
-from common.legacy_db import EXIT_CLEAN
+from common.legacy_import.exit_codes import EXIT_CLEAN
 from manage_all import REPO_ROOT
 
 # "A few hundred users": enough to make every import and every check real, few enough for CI.

@@ -16,7 +16,7 @@ import pytest
 
 import manage_all
 from accounts import call, claims_of, login, register, unique_email
-from common.legacy_db import EXIT_ERROR, EXIT_NEEDS_ATTENTION, EXIT_USAGE, EXIT_VERIFY_MISMATCH
+from common.legacy_import.exit_codes import EXIT_ERROR, EXIT_NEEDS_ATTENTION, EXIT_USAGE, EXIT_VERIFY_MISMATCH
 from common.legacy_testing import LONG_PASSWORD, bcryptjs_hash, legacy_database, legacy_users
 from manage_all import REPO_ROOT
 

@@ -50,7 +50,6 @@ from common.revocation import (
 from common.sql import insert_row, quoted_table, select_by_key_for_update, update_by_key
 from credentials.metrics import LOGIN_FAILURES, LOGIN_SUCCESSES
 from credentials.models import Credential, RefreshTokenRecord
-from legacy_import.models import LegacyRowState
 from credentials.selectors import credential_get, credential_get_by_email
 from credentials.tokens import FAMILY_CLAIM, USER_ID_CLAIM, VERSION_CLAIM, SessionAccessToken, SessionRefreshToken
 
@@ -548,7 +547,6 @@ def credential_apply_user_event(*, event: Event) -> None:
     now = timezone.now()
     if event.type == "user.deleted":
         Credential.objects.filter(pk=user_id).delete()
-        LegacyRowState.forget_person(user_id)
         set_minimum_version(client_for(settings.REDIS_URL), user_id, token_version + 1)
         logger.info("credential deleted", extra={"event": "auth.credential.deleted", "user_id": user_id})
         return

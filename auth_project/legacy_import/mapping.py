@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, make_password
 
-from common.legacy_db import is_bcrypt_hash, row_checksum
-from common.legacy_import import LegacyMapping, SourceValues
+from common.legacy_import.mapping import LegacyMapping, SourceValues, stored_moment
+from common.legacy_import.values import is_bcrypt_hash, row_checksum
 from credentials.models import Credential
 from legacy_import.models import ImportRun, LegacyRowState
 
@@ -52,7 +52,7 @@ class CredentialMapping(LegacyMapping):
             form = UNUSABLE_PASSWORD_PREFIX
         else:
             form = password  # rehashed (Argon2) or changed since the import
-        return row_checksum(user_id, email, name, _utc(user_created_at).isoformat(), form)
+        return row_checksum(user_id, email, name, stored_moment(user_created_at), form)
 
     def insert_row(self, values: SourceValues) -> tuple:
         return (
@@ -65,7 +65,3 @@ class CredentialMapping(LegacyMapping):
     @staticmethod
     def _password(values: SourceValues) -> str:
         return BCRYPT_PREFIX + values.password if values.password else make_password(None)
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC)

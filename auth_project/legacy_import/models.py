@@ -1,6 +1,6 @@
 """Where the import of the monolith's users.db stands in the auth service (``common.legacy_import``)."""
 
-from common.legacy_import import ImportRunBase, LegacyRowStateBase
+from common.legacy_import.models import ImportRunBase, LegacyRowStateBase
 
 
 class LegacyRowState(LegacyRowStateBase):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
-from common.legacy_db import row_checksum
 from common.errors import ApiError
-from common.legacy_import import ChangeRefused, LegacyMapping, SourceValues
+from common.legacy_import.mapping import ChangeRefused, LegacyMapping, SourceValues, stored_moment
+from common.legacy_import.values import row_checksum
 from legacy_import.models import ImportRun, LegacyRowState
 from users.models import Profile
 from users.services import user_revisions_advance
@@ -34,7 +34,7 @@ class ProfileMapping(LegacyMapping):
 
     def stored_checksum(self, stored: tuple) -> int:
         profile_id, email, name, created_at = stored
-        return row_checksum(profile_id, email, name, _utc(created_at).isoformat())
+        return row_checksum(profile_id, email, name, stored_moment(created_at))
 
     def insert_row(self, values: SourceValues) -> tuple:
         return (values.id, values.email, values.email_canonical, values.name, ACTIVE, values.created_at)
@@ -48,7 +48,3 @@ class ProfileMapping(LegacyMapping):
             user_revisions_advance(user_ids=keys)
         except ApiError as exc:
             raise ChangeRefused(f"Redis did not take the changed profiles' revisions: {exc.message}") from exc
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC)

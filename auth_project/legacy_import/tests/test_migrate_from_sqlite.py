@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.hashers import is_password_usable
 
 from common.errors import ApiError
-from common.legacy_db import EXIT_CLEAN, EXIT_NEEDS_ATTENTION
+from common.legacy_import.exit_codes import EXIT_CLEAN, EXIT_NEEDS_ATTENTION
 from common.legacy_testing import LONG_PASSWORD, bcryptjs_hash, legacy_users
 from credentials.models import Credential
 from credentials.services import credential_login

@@ -10,8 +10,8 @@ import pytest
 from django.core.management import CommandError
 from django.db import connections
 
-from common.legacy_db import EXIT_CLEAN, EXIT_ERROR, EXIT_NEEDS_ATTENTION, EXIT_VERIFY_MISMATCH
-from common.legacy_import import LegacyImport
+from common.legacy_import.exit_codes import EXIT_CLEAN, EXIT_ERROR, EXIT_NEEDS_ATTENTION, EXIT_VERIFY_MISMATCH
+from common.legacy_import.run import LegacyImport
 from common.legacy_testing import LONG_NAME, legacy_database, legacy_users
 from legacy_import.models import ImportRun, LegacyRowState
 from users.models import Preferences, Profile

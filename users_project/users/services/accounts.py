@@ -10,7 +10,6 @@ from django.db import router, transaction
 
 from common import revocation
 from common.errors import ApiError
-from legacy_import.models import LegacyRowState
 from users.models import Profile
 from users.services.changes import user_event_publish, user_revisions_advance
 
@@ -88,7 +87,6 @@ def user_delete(*, user_id: int) -> None:
         user_event_publish(profile, "user.deleted")
         user_revisions_advance(user_ids=[user_id])
         profile.delete()
-        LegacyRowState.forget_person(user_id)
         _user_tokens_refuse(user_id)
     logger.info("user deleted", extra={"user_id": user_id})
 

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 import pytest
 
 from common.errors import ApiError
-from common.legacy_import import Status
+from common.legacy_import.models import Status
 from common.events.envelope import envelope_build
 from common.events.inbox import events_consume
 from common.models import InboxEvent, ParkedMessage

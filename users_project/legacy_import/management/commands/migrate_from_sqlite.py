@@ -1,6 +1,6 @@
 """``manage.py migrate_from_sqlite PATH``: the monolith's users into profiles (docs/migration.md)."""
 
-from common.legacy_import import MigrateFromSqliteCommand
+from common.legacy_import.command import MigrateFromSqliteCommand
 from legacy_import.mapping import ProfileMapping
 
 

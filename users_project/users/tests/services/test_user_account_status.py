@@ -6,7 +6,7 @@ import pytest
 
 from common import revocation
 from common.errors import ApiError
-from common.legacy_import import Status
+from common.legacy_import.models import Status
 from common.models import OutboxEvent
 from users.models import AccountActivity, Preferences, Profile
 from users.selectors import user_profile_get

@@ -6,16 +6,8 @@ from datetime import UTC, datetime
 import pytest
 
 from common.emails import canonical_email
-from common.legacy_db import (
-    AddressKeepers,
-    LegacyDatabase,
-    LegacyDatabaseError,
-    create_legacy_database,
-    is_bcrypt_hash,
-    parse_created_at,
-    row_checksum,
-    text_value,
-)
+from common.legacy_import.source import AddressKeepers, LegacyDatabase, LegacyDatabaseError, create_legacy_database
+from common.legacy_import.values import is_bcrypt_hash, parse_created_at, row_checksum, text_value
 
 HASH_2A = "$2a$10$" + "N9qo8uLOickgx2ZMRZoMye" + "IjZAgcfl7p92ldGxad68LJZdL17lhWy"
 

@@ -1,7 +1,6 @@
-"""The monolith's ``users.db``: opening it safely, reading it in batches, and reading its values.
+"""The monolith's ``users.db``: opening it safely, and reading it in batches, ahead of the writer.
 
-Both services import from the same file by the same rules (``common.legacy_import``);
-this module is the part that knows the monolith's database and nothing of Django:
+This module knows the monolith's database and nothing of Django:
 
 - ``LegacyDatabase.open`` refuses, with one line a person can act on, anything
   that is not the monolith's database: a missing file, a file that is not
@@ -11,28 +10,21 @@ this module is the part that knows the monolith's database and nothing of Django
   writing while an import runs.
 - ``AddressKeepers`` decides which of several rows sharing one canonical
   address keeps it, while the rows are read.
-- ``parse_created_at``, ``is_bcrypt_hash``, ``text_value`` read the values the
-  monolith wrote; ``row_checksum`` fingerprints what an import made of a row.
+- ``prepared_batches`` reads and prepares the batches in a thread of their own.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
+import queue
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import quote
 
-
-# Exit statuses of ``migrate_from_sqlite`` in every project and in ``manage_all.py``.
-EXIT_CLEAN = 0
-EXIT_ERROR = 1  # bad input, an unreachable or unmigrated database, an interrupted run
-EXIT_USAGE = 2  # bad command-line arguments (argparse's own status)
-EXIT_NEEDS_ATTENTION = 3  # imported; the report lists rows a person must look at
-EXIT_VERIFY_MISMATCH = 4  # --verify found rows that differ from users.db
+if TYPE_CHECKING:
+    from common.legacy_import.mapping import LegacyMapping, SourceValues
 
 LEGACY_COLUMNS = ("id", "email", "password", "name", "created_at")
 LEGACY_SCHEMA = """
@@ -46,9 +38,6 @@ CREATE TABLE users (
 """
 SQLITE_HEADER = b"SQLite format 3\x00"
 DEFAULT_BATCH_SIZE = 10_000
-# bcryptjs wrote "$2a$" (older versions) or "$2b$"; "$2y$" is the same algorithm. Cost, then 53 characters
-# of bcrypt's base64: the salt and the hash.
-BCRYPT_HASH = re.compile(r"\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}")
 
 
 class LegacyDatabaseError(Exception):
@@ -103,7 +92,7 @@ class LegacyDatabase:
         # Read-only, and in autocommit mode: each batch is its own short read, so no
         # lock is held between batches and the monolith can keep writing.
         uri = f"file:{quote(str(path.resolve()))}?mode=ro"
-        # One thread reads at a time, but not always the one that opened it (common.legacy_import reads ahead).
+        # One thread reads at a time, but not always the one that opened it (``prepared_batches`` reads ahead).
         connection = sqlite3.connect(
             uri, uri=True, timeout=busy_timeout, isolation_level=None, check_same_thread=False
         )
@@ -245,79 +234,6 @@ class AddressKeepers:
         return losers
 
 
-# VALUES
-# ------------------------------------------------------------------------------
-
-
-def text_value(value: object) -> tuple[str | None, bool]:
-    """``value`` as text any database accepts, and whether it had to be changed to be.
-
-    Bytes that are not UTF-8 and NUL characters (PostgreSQL refuses both) become
-    U+FFFD; a BLOB is read as UTF-8 text; NULL stays ``None``.
-    """
-    if value is None:
-        return None, False
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "surrogateescape")
-    elif not isinstance(value, str):
-        return str(value), False
-    if value.isascii():
-        if "\x00" in value:
-            return value.replace("\x00", "\ufffd"), True
-        return value, False
-    try:
-        value.encode("utf-8")
-        changed = False
-    except UnicodeEncodeError:
-        value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        changed = True
-    if "\x00" in value:
-        return value.replace("\x00", "\ufffd"), True
-    return value, changed
-
-
-def parse_created_at(value: object) -> datetime | None:
-    """``created_at`` as an aware UTC datetime, or ``None`` when it is not a date the monolith wrote.
-
-    The monolith wrote three forms: SQLite's ``CURRENT_TIMESTAMP``
-    (``2019-01-01 00:00:37``, UTC), JavaScript's ``toISOString()``
-    (``2019-01-01T00:00:37.000Z``) and ``2019-01-01T00:00:37``. Any ISO 8601
-    form is read; one without an offset is UTC, as SQLite's clock is.
-    """
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        # The same as parsed.replace(tzinfo=UTC), in a quarter of the time: a million rows call this.
-        return datetime.combine(parsed, parsed.time(), UTC)
-    return parsed.astimezone(UTC)
-
-
-def is_bcrypt_hash(value: object) -> bool:
-    """Whether ``value`` is a bcrypt hash the ``bcrypt$`` password hasher verifies (``$2a$``, ``$2b$``, ``$2y$``)."""
-    return isinstance(value, str) and BCRYPT_HASH.fullmatch(value) is not None
-
-
-def row_checksum(*fields: object) -> int:
-    """A stable signed 64-bit fingerprint of ``fields`` (text, numbers, ``None``).
-
-    Each field is length-prefixed, so no two different lists of fields join into
-    the same text. Compared per row id, 64 bits make a missed change negligible.
-    """
-    parts = []
-    for field in fields:
-        if field is None:
-            parts.append("-")
-        else:
-            text = field if field.__class__ is str else str(field)
-            parts.append(f"{len(text)}:{text}")
-    digest = hashlib.blake2b("|".join(parts).encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
 # BUILDING ONE: tests and the benchmark
 # ------------------------------------------------------------------------------
 
@@ -330,3 +246,57 @@ def create_legacy_database(path: str | Path, rows: Iterable[tuple]) -> Path:
         connection.executemany(f"INSERT INTO users ({', '.join(LEGACY_COLUMNS)}) VALUES (?, ?, ?, ?, ?)", rows)
     connection.close()
     return path
+
+
+# READING AHEAD
+# ------------------------------------------------------------------------------
+
+
+def prepared_batches(
+    source: LegacyDatabase, mapping: LegacyMapping, *, batch_size: int, ahead: int = 2
+) -> Iterator[list[SourceValues]]:
+    """Batches of users.db read and prepared by a thread of their own, up to ``ahead`` batches early.
+
+    The thread only reads users.db and computes; every write stays in the
+    caller's thread. While the caller waits for PostgreSQL to take a batch
+    (which releases the GIL) the next one is being prepared. Memory: at most
+    ``ahead`` + 2 batches.
+    """
+    handoff: queue.Queue = queue.Queue(maxsize=ahead)
+    finished = object()
+    stop = threading.Event()
+
+    def hand_over(item) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        keepers = AddressKeepers(source)
+        try:
+            for rows in source.batches(batch_size=batch_size):
+                batch = [mapping.prepared(row) for row in rows]
+                losers = keepers.losers((values.id, values.email, values.email_canonical) for values in batch)
+                for values in batch:
+                    values.keeper = losers.get(values.id)
+                if not hand_over(batch):
+                    return
+            hand_over(finished)
+        except BaseException as exc:  # handed to the caller's thread, raised there
+            hand_over(exc)
+
+    reader = threading.Thread(target=produce, name="legacy-import-reader", daemon=True)
+    reader.start()
+    try:
+        while (item := handoff.get()) is not finished:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        reader.join()
+
