@@ -28,7 +28,7 @@ from django.contrib.auth.hashers import check_password, get_hasher, make_passwor
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, connections, router, transaction
-from django.db.models import F, Max, Q
+from django.db.models import Max
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.settings import api_settings
@@ -47,7 +47,7 @@ from common.revocation import (
     set_minimum_version,
     user_tokens_refused,
 )
-from common.sql import insert_row, quoted_table, select_by_key_for_update, update_by_key
+from common.sql import insert_row, model_statement, quoted_table, select_by_key_for_update, update_by_key
 from credentials.metrics import LOGIN_FAILURES, LOGIN_SUCCESSES
 from credentials.models import Credential, RefreshTokenRecord
 from legacy_import.models import LegacyRowState
@@ -305,23 +305,31 @@ def _password_attempt_refusal(credential: Credential | None, *, at: datetime) ->
         return "inactive"
     if credential.is_locked(at=at):
         return "locked"
-    with _atomic():
-        counted = (
-            Credential.objects.filter(
-                Q(locked_until__isnull=True) | Q(locked_until__lte=at),
-                pk=credential.pk,
-                is_active=True,
-                failed_login_count__lt=settings.LOGIN_LOCKOUT_THRESHOLD,
-            ).update(failed_login_count=F("failed_login_count") + 1, updated_at=at)
+    using = router.db_for_write(Credential)
+    connection = connections[using]
+    locked_until = Credential._meta.get_field("locked_until").get_db_prep_value(at, connection)
+    with _atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            model_statement(Credential, using, _ATTEMPT_COUNT),
+            [Credential._meta.get_field("updated_at").get_db_prep_value(at, connection), credential.pk, True,
+             settings.LOGIN_LOCKOUT_THRESHOLD, locked_until],
         )
-        if not counted:
+        counted = cursor.fetchone()
+        if counted is None:
             if not Credential.objects.filter(pk=credential.pk, is_active=True).exists():
                 return "unknown_email"  # deleted or deactivated since it was read: no one's attempt any more
             return "locked"  # the attempts in flight already reach the threshold
-        credential.failed_login_count = Credential.objects.values_list("failed_login_count", flat=True).get(
-            pk=credential.pk
-        )
+    credential.failed_login_count = counted[0]
     return None
+
+
+# One statement counts an attempt and reads the count back (SQLite 3.35+, PostgreSQL): the ORM's
+# conditional update and a second read cost more CPU than the hash's neighbours together.
+_ATTEMPT_COUNT = (
+    "UPDATE {table} SET {failed_login_count} = {failed_login_count} + 1, {updated_at} = %s"
+    " WHERE {user_id} = %s AND {is_active} = %s AND {failed_login_count} < %s"
+    " AND ({locked_until} IS NULL OR {locked_until} <= %s) RETURNING {failed_login_count}"
+)
 
 
 def _password_attempt_refused(credential: Credential | None, *, reason: str) -> None:
