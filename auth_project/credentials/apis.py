@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.serializers import BAD_REQUEST, EMAIL_MAX_LENGTH, PASSWORD_MAX_LENGTH, ErrorSerializer, iso_utc
-from credentials import selectors, services
+from credentials import logins, selectors, services, sessions
 from credentials.permissions import EndUserRequired, UsersServiceOnly
 from credentials.serializers import (
     CredentialCreateInputSerializer,
@@ -39,7 +39,7 @@ TAGS = ["auth"]
 SERVICE_UNAVAILABLE = {503: ErrorSerializer}
 
 
-def _token_pair(tokens: services.TokenPair) -> dict:
+def _token_pair(tokens: sessions.TokenPair) -> dict:
     return {"token": tokens.access, "refresh": tokens.refresh}
 
 
@@ -57,7 +57,7 @@ class CredentialLoginApi(APIView):
         tags=TAGS,
     )
     def post(self, request: Request) -> Response:
-        result = services.credential_login(**_login_input(request.data))
+        result = logins.credential_login(**_login_input(request.data))
         credential = result.credential
         return Response(
             {
@@ -133,7 +133,7 @@ class TokenRefreshApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = TokenRefreshInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        tokens = services.refresh_token_rotate(refresh=serializer.validated_data["refresh"])
+        tokens = sessions.refresh_token_rotate(refresh=serializer.validated_data["refresh"])
         return Response(_token_pair(tokens))
 
 
@@ -161,7 +161,7 @@ class SessionLogoutApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = LogoutInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.session_logout(end_user=request.end_user, refresh=serializer.validated_data.get("refresh"))
+        sessions.session_logout(end_user=request.end_user, refresh=serializer.validated_data.get("refresh"))
         return Response({"message": "Logged out"})
 
 
