@@ -59,14 +59,9 @@ def password_check_without_credential(password: str) -> None:
 def credential_login(*, email: str, password: str) -> LoginResult:
     """Check an email and password; on success start a login session (a token family).
 
-    Unknown email, wrong password, deactivated (here, or already at the users
-    service) and locked accounts are all the same 401, after the same
-    password-hashing work. A legacy hash is replaced
-    by an Argon2 one on the first successful login. After
-    ``LOGIN_LOCKOUT_THRESHOLD`` consecutive wrong passwords the account is
-    locked for ``LOGIN_LOCKOUT_SECONDS``; a success resets the count. Each
-    attempt is counted before its hash, so no more than the threshold's worth
-    are checked, however many arrive at once.
+    Every refusal (unknown, wrong, deactivated, locked) is the same 401 after
+    the same hashing work; an attempt is counted towards the lockout before its
+    hash; a legacy hash is replaced by an Argon2 one on success (docs/accounts.md, "Passwords").
     """
     now = timezone.now()
     credential = credential_get_by_email(email=email)

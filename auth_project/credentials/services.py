@@ -169,19 +169,11 @@ def credential_change_password(*, user_id: int, current_password: str, new_passw
 def credential_apply_user_event(*, event: Event) -> None:
     """Make the credential follow the users service's user (``EVENTS_HANDLERS``: every ``user.*`` event).
 
-    Each event carries the user's whole state, and the consumer hands over only
-    a version newer than the last it applied, inside the transaction that
-    records the event; so a late or repeated event changes nothing.
-
-    - ``user.deleted``: the credential and its refresh tokens are erased, and
-      every token of the user is revoked at the gateway.
-    - any other: the login email (the old one stops working at once) and name
-      follow; a deactivation refuses logins and revokes every token (the token
-      version is bumped here and in Redis); a reactivation allows logins again.
-
-    A user without a credential here (a registration that was undone) is
-    skipped. Redis unreachable raises ``RevocationUnavailable``: the consumer
-    rolls back and retries until it is back.
+    ``user.deleted`` erases the credential and revokes every token; any other
+    event carries the user's whole state: email, name and ``is_active`` follow,
+    a deactivation revokes every token (docs/accounts.md, "Closing an account").
+    Without a credential (a registration undone) the event is skipped; Redis
+    unreachable raises ``RevocationUnavailable`` and the consumer retries.
     """
     user_id = int(event.payload["user_id"])
     if str(user_id) != event.aggregate_id:

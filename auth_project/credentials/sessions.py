@@ -153,12 +153,8 @@ def _family_revoke(*, family: str, revocations: redis.Redis, at: datetime) -> No
 def refresh_token_rotate(*, refresh: str) -> TokenPair:
     """A new token pair for a valid, unused refresh token, which is used up.
 
-    Refused (401): a token that is malformed, expired, revoked, unknown, of a
-    deactivated or deleted user (here, or already at the users service: its
-    refusal in Redis, written before its commit; after a reactivation, one
-    issued before it), or older than the user's token version. A token used
-    before means it was copied: its whole family is revoked, here and at the
-    gateway, and it is refused.
+    Anything else is a 401; a token used before ends its whole family, here and
+    at the gateway (docs/accounts.md, "Tokens" and "Closing an account").
     """
     try:
         presented = SessionRefreshToken(refresh)
