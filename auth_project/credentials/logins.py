@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from common.errors import ApiError
 from common.revocation import RevocationUnavailable, client_for, user_tokens_refused
-from common.sql import model_statement, update_by_key
+from common.sql import db_values, model_statement, update_by_key
 from credentials.metrics import LOGIN_FAILURES, LOGIN_SUCCESSES
 from credentials.models import Credential
 from credentials.selectors import credential_get_by_email
@@ -131,13 +131,11 @@ def password_attempt_refusal(credential: Credential | None, *, at: datetime) -> 
     if credential.is_locked(at=at):
         return "locked"
     using = router.db_for_write(Credential)
-    connection = connections[using]
-    locked_until = Credential._meta.get_field("locked_until").get_db_prep_value(at, connection)
-    with credentials_transaction(), connection.cursor() as cursor:
+    updated_at, unlocked_by = db_values(Credential, using, {"updated_at": at, "locked_until": at})
+    with credentials_transaction(), connections[using].cursor() as cursor:
         cursor.execute(
             model_statement(Credential, using, _ATTEMPT_COUNT),
-            [Credential._meta.get_field("updated_at").get_db_prep_value(at, connection), credential.pk, True,
-             settings.LOGIN_LOCKOUT_THRESHOLD, locked_until],
+            [updated_at, credential.pk, True, settings.LOGIN_LOCKOUT_THRESHOLD, unlocked_by],
         )
         counted = cursor.fetchone()
         if counted is None:
@@ -148,8 +146,8 @@ def password_attempt_refusal(credential: Credential | None, *, at: datetime) -> 
     return None
 
 
-# One statement counts an attempt and reads the count back (SQLite 3.35+, PostgreSQL): the ORM's
-# conditional update and a second read cost more CPU than the hash's neighbours together.
+# One statement counts an attempt and reads the count back (SQLite 3.35+, PostgreSQL), in place of the ORM's
+# conditional update and a second query (docs/performance.md, "Logins, 2026-12-06, second pass").
 _ATTEMPT_COUNT = (
     "UPDATE {table} SET {failed_login_count} = {failed_login_count} + 1, {updated_at} = %s"
     " WHERE {user_id} = %s AND {is_active} = %s AND {failed_login_count} < %s"
