@@ -8,6 +8,8 @@ so are a login's (each login writes an outbox row and brings an activity event).
 
 from __future__ import annotations
 
+import functools
+
 from django.db import connections
 
 
@@ -85,3 +87,14 @@ def insert_row(model, using: str, values: dict, *, unless_conflict_on: str | Non
             db_values(model, using, values),
         )
         return cursor.rowcount
+
+
+@functools.cache
+def model_statement(model, using: str, template: str) -> str:
+    """``template`` with ``{table}`` and ``{<field name>}`` replaced by the quoted names, built once per database.
+
+    For a statement the helpers above do not write (a conditional ``UPDATE …
+    RETURNING``): its text is formatted on the first call only.
+    """
+    table, columns = quoted_table(model, using)
+    return template.format(table=table, **columns)

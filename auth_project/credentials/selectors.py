@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.contrib.auth.hashers import get_hasher, identify_hasher, is_password_usable
 from django.conf import settings
-from django.db import router
+from django.db import connections, router
 
 from common.emails import login_key
 from common.jwt_keys import public_jwk
-from common.sql import quoted_table
+from common.sql import model_from_row, model_statement
 from credentials.models import Credential
 
 
@@ -20,17 +20,20 @@ def credential_get(*, user_id: int) -> Credential | None:
 def credential_get_by_email(*, email: str) -> Credential | None:
     """The credential an address belongs to, however the user typed it (``First.Last+x@Gmail.com``).
 
-    Every login reads it: a raw query (``common.sql``), a third of the CPU of building the ORM's.
+    Every login reads it: in SQL (``common.sql``), its text built once, a third of the CPU of the ORM's.
     """
     canonical = login_key(email)
     if canonical is None:
         return None
     using = router.db_for_read(Credential)
-    table, columns = quoted_table(Credential, using)
-    found = Credential.objects.db_manager(using).raw(
-        f"SELECT {', '.join(columns.values())} FROM {table} WHERE {columns['email_canonical']} = %s", [canonical]
-    )
-    return next(iter(found), None)
+    with connections[using].cursor() as cursor:
+        cursor.execute(model_statement(Credential, using, _BY_EMAIL), [canonical])
+        row = cursor.fetchone()
+    return None if row is None else model_from_row(Credential, using, _FIELDS, row)
+
+
+_FIELDS = [field.name for field in Credential._meta.concrete_fields]
+_BY_EMAIL = f"SELECT {', '.join('{%s}' % name for name in _FIELDS)} FROM {{table}} WHERE {{email_canonical}} = %s"
 
 
 def signing_key_set() -> dict:

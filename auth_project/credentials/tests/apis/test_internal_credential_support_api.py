@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from credentials.models import Credential, RefreshTokenRecord
-from credentials.services import token_pair_issue
+from credentials.sessions import token_pair_issue
 from credentials.tests.data import PASSWORD, legacy_hash
 from credentials.tests.revocations import token_revoked as revoked
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from credentials.services import token_pair_issue
+from credentials.sessions import token_pair_issue
 from credentials.tests.data import PASSWORD
 from credentials.tests.revocations import token_revoked as revoked
 

@@ -4,7 +4,7 @@ import jwt
 import pytest
 
 from common.jwt_keys import key_id
-from credentials.services import token_pair_issue
+from credentials.sessions import token_pair_issue
 
 pytestmark = pytest.mark.django_db(databases=["default", "credentials"])
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from credentials.services import token_pair_issue
+from credentials.sessions import token_pair_issue
 
 pytestmark = pytest.mark.django_db(databases=["default", "credentials"])
 

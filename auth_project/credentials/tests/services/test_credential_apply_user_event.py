@@ -11,7 +11,8 @@ from common.events.envelope import envelope_build
 from common.events.inbox import events_consume
 from common.models import InboxEvent, ParkedMessage
 from credentials.models import Credential, RefreshTokenRecord
-from credentials.services import credential_login, token_pair_issue
+from credentials.logins import credential_login
+from credentials.sessions import token_pair_issue
 from credentials.tests.data import PASSWORD
 from legacy_import.models import LegacyRowState
 

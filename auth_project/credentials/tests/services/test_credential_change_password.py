@@ -4,7 +4,8 @@ from django.contrib.auth.hashers import check_password
 
 from common.errors import ApiError, LegacyValidationError
 from credentials.models import RefreshTokenRecord
-from credentials.services import credential_change_password, refresh_token_rotate, token_pair_issue
+from credentials.services import credential_change_password
+from credentials.sessions import refresh_token_rotate, token_pair_issue
 from credentials.tests.data import PASSWORD
 
 pytestmark = pytest.mark.django_db(databases=["default", "credentials"])

@@ -2,7 +2,8 @@ import pytest
 
 from common.errors import ApiError
 from credentials.models import Credential, RefreshTokenRecord
-from credentials.services import credential_delete, token_pair_issue
+from credentials.services import credential_delete
+from credentials.sessions import token_pair_issue
 
 pytestmark = pytest.mark.django_db(databases=["default", "credentials"])
 

@@ -6,7 +6,9 @@ import pytest
 from common.errors import ApiError
 from common.internal_auth import EndUser
 from common.models import OutboxEvent
-from credentials.services import credential_change_password, credential_login, session_logout
+from credentials.logins import credential_login
+from credentials.services import credential_change_password
+from credentials.sessions import session_logout
 from credentials.tests.data import PASSWORD
 
 pytestmark = pytest.mark.django_db(databases=["default", "credentials"])

@@ -9,7 +9,7 @@ from common.errors import ApiError
 from common.models import OutboxEvent
 from common.revocation import user_disable
 from credentials.models import Credential, RefreshTokenRecord
-from credentials.services import credential_login
+from credentials.logins import credential_login
 from credentials.tests.hashers import FastArgon2PasswordHasher
 from credentials.tests.data import LONG_PASSWORD, PASSWORD, legacy_hash
 
@@ -180,7 +180,7 @@ def test_a_credential_deleted_while_its_password_was_checked_is_refused_and_noth
     credential = make_credential()
     read_before = Credential.objects.get(pk=credential.pk)
     Credential.objects.filter(pk=credential.pk).delete()
-    monkeypatch.setattr("credentials.services.credential_get_by_email", lambda email: read_before)
+    monkeypatch.setattr("credentials.logins.credential_get_by_email", lambda email: read_before)
 
     assert refused(credential.email, PASSWORD).status == 401
 

@@ -8,7 +8,7 @@ from common.errors import ApiError
 from common.jwt_keys import key_id
 from common.revocation import user_disable, user_enable
 from credentials.models import RefreshTokenRecord
-from credentials.services import refresh_token_rotate, token_pair_issue
+from credentials.sessions import refresh_token_rotate, token_pair_issue
 from credentials.tokens import SessionRefreshToken
 
 pytestmark = pytest.mark.django_db(databases=["default", "credentials"])

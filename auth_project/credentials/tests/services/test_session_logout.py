@@ -7,7 +7,7 @@ import pytest
 from common.errors import ApiError, LegacyValidationError
 from common.internal_auth import EndUser
 from credentials.models import RefreshTokenRecord
-from credentials.services import session_logout, token_pair_issue
+from credentials.sessions import session_logout, token_pair_issue
 from credentials.tokens import SessionRefreshToken
 
 pytestmark = pytest.mark.django_db(databases=["default", "credentials"])
