@@ -187,7 +187,6 @@ def credential_apply_user_event(*, event: Event) -> None:
     now = timezone.now()
     if event.type == "user.deleted":
         Credential.objects.filter(pk=user_id).delete()
-        LegacyRowState.forget_person(user_id)
         set_minimum_version(client_for(settings.REDIS_URL), user_id, token_version + 1)
         logger.info("credential deleted", extra={"event": "auth.credential.deleted", "user_id": user_id})
         return
