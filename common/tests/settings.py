@@ -1,7 +1,11 @@
 """A minimal project for testing ``common`` on its own: two databases, the shared settings."""
 
-from common.settings_base import *  # noqa: F403
-from common.settings_base import DJANGO_APPS, INTERNAL_AUTH_KEYS
+from common.settings.celery import *  # noqa: F403
+from common.settings.core import *  # noqa: F403
+from common.settings.core import INTERNAL_AUTH_KEYS
+from common.settings.events import *  # noqa: F403
+from common.settings.service import *  # noqa: F403
+from common.settings.service import DJANGO_APPS
 
 SERVICE_NAME = "common-tests"
 # This pretend service signs its calls to peers (common.service_client) with a key of its own.
@@ -9,6 +13,21 @@ INTERNAL_AUTH_KEYS = {**INTERNAL_AUTH_KEYS, SERVICE_NAME: "common-tests-internal
 SECRET_KEY = "test-only-not-a-secret"
 ALLOWED_HOSTS = ["testserver"]
 INSTALLED_APPS = DJANGO_APPS + ["rest_framework", "common"]
+# The services' middleware without the internal-auth check: each test of common.internal_auth sets its own.
+MIDDLEWARE = [
+    "common.middleware.RequestIdMiddleware",
+    "common.metrics.MetricsMiddleware",
+    "common.middleware.BodySizeLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+# The services' collector reads the event tables; this project's tests scrape only the request metrics.
+METRICS_SCRAPE_COLLECTORS = []
 ROOT_URLCONF = "common.tests.urls"
 DATABASES = {
     "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
