@@ -12,8 +12,9 @@ DJANGO_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django.contrib.admin",
 ]
+# Installed after DJANGO_APPS; the users service puts its own admin site's config here.
+ADMIN_APPS = ["django.contrib.admin"]
 
 # MIDDLEWARE: every /api/ and /internal/ request must carry the gateway's (or a peer's) assertion
 # ------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from common.settings.events import events_beat_schedule
 from common.settings.helpers import redis_cache
 from common.settings.jwt import *  # noqa: F403
 from common.settings.service import *  # noqa: F403
-from common.settings.service import DJANGO_APPS
+from common.settings.service import ADMIN_APPS, DJANGO_APPS
 
 SERVICE_NAME = "auth"
 
@@ -21,7 +21,7 @@ SERVICE_NAME = "auth"
 THIRD_PARTY_APPS = ["rest_framework", "drf_spectacular"]
 SHARED_APPS = ["common"]
 LOCAL_APPS = ["credentials", "legacy_import"]
-INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + SHARED_APPS + LOCAL_APPS
+INSTALLED_APPS = DJANGO_APPS + ADMIN_APPS + THIRD_PARTY_APPS + SHARED_APPS + LOCAL_APPS
 
 # MIDDLEWARE: the services' (common.settings.service): every /api/ and /internal/
 # request must carry the gateway's (or a peer's) assertion

@@ -12,6 +12,7 @@ from common.settings.events import *  # noqa: F403
 from common.settings.events import events_beat_schedule
 from common.settings.helpers import redis_cache
 from common.settings.service import *  # noqa: F403
+from common.settings.service import DJANGO_APPS
 
 SERVICE_NAME = "users"
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -19,18 +20,11 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 # APPS
 # ------------------------------------------------------------------------------
 # The admin's site is the support app's (two-factor sign-in): Django's admin app with that default site.
-DJANGO_APPS = [
-    "django.contrib.contenttypes",
-    "django.contrib.auth",
-    "django.contrib.sessions",
-    "django.contrib.messages",
-    "django.contrib.staticfiles",
-    "support.apps.StaffAdminConfig",
-]
+ADMIN_APPS = ["support.apps.StaffAdminConfig"]
 THIRD_PARTY_APPS = ["rest_framework", "drf_spectacular", "axes", "django_otp", "django_otp.plugins.otp_totp"]
 SHARED_APPS = ["common"]
 LOCAL_APPS = ["users", "legacy_import", "support"]
-INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + SHARED_APPS + LOCAL_APPS
+INSTALLED_APPS = DJANGO_APPS + ADMIN_APPS + THIRD_PARTY_APPS + SHARED_APPS + LOCAL_APPS
 
 # MIDDLEWARE: the services' (common.settings.service), and the staff admin's
 # ------------------------------------------------------------------------------
