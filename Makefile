@@ -7,9 +7,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# Each Django project is its own pytest run (settings are per process); then
-# common/ and the cross-service tests in tests/.
-SUITES := common gateway_project users_project auth_project tests
+# The import rules first (import-linter, each project's .importlinter); then each
+# Django project is its own pytest run (settings are per process); then common/
+# and the cross-service tests in tests/.
+SUITES := imports common gateway_project users_project auth_project tests
 
 # A local .env (see .env.example) configures both commands.
 -include .env

@@ -21,6 +21,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
+from system import forget_broker_keys, postgres_execute
+
 DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/1"
 DATABASES = {
@@ -44,17 +46,6 @@ def mode_label(options) -> str:
     return "PostgreSQL + external Redis" if options.postgres else "SQLite + embedded Redis (embedded defaults)"
 
 
-def _execute(server_url: str, statement: str) -> None:
-    import psycopg2
-
-    connection = psycopg2.connect(urlunsplit(urlsplit(server_url)._replace(path="/postgres")))
-    connection.autocommit = True
-    try:
-        connection.cursor().execute(statement)
-    finally:
-        connection.close()
-
-
 @contextmanager
 def production_like(env: dict[str, str], options) -> Iterator[dict[str, str]]:
     """``env`` unchanged on embedded defaults; with ``--postgres``, on fresh databases (dropped at the end)."""
@@ -67,7 +58,7 @@ def production_like(env: dict[str, str], options) -> Iterator[dict[str, str]]:
     try:
         for variable, name in DATABASES.items():
             database = f"{run}_{name}"
-            _execute(options.postgres, f'CREATE DATABASE "{database}"')
+            postgres_execute(options.postgres, f'CREATE DATABASE "{database}"')
             created.append(database)
             env[variable] = urlunsplit(urlsplit(options.postgres)._replace(path=f"/{database}"))
         env["REDIS_URL"] = options.redis_url
@@ -75,9 +66,9 @@ def production_like(env: dict[str, str], options) -> Iterator[dict[str, str]]:
         yield env
     finally:
         for database in created:
-            _execute(options.postgres, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            postgres_execute(options.postgres, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         if options.postgres:
-            _forget_broker_keys(options.redis_url, f"{run}:")
+            forget_broker_keys(options.redis_url, f"{run}:")
 
 
 def start_ids_high(env: dict[str, str], table: str = "users_profile") -> None:
@@ -103,18 +94,6 @@ def start_ids_high(env: dict[str, str], table: str = "users_profile") -> None:
         )
     finally:
         connection.close()
-
-
-def _forget_broker_keys(redis_url: str, prefix: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(redis_url)
-    try:
-        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
 
 
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -146,7 +125,7 @@ def _cpu_seconds(pid: int) -> float:
 
 
 class CpuMeter:
-    """CPU seconds each process of a running ``manage_all.System`` (and its descendants) spends.
+    """CPU seconds each process of a running ``system.System`` (and its descendants) spends.
 
     ``others`` names more processes to count the same way (the monolith beside the system).
     """

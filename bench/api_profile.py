@@ -57,7 +57,7 @@ from _support import (  # noqa: E402
 )
 from common.legacy_monolith import Monolith, MonolithUnavailable, monolith_source  # noqa: E402
 from common.testing import free_port  # noqa: E402
-from manage_all import System, gunicorn_spec  # noqa: E402
+from system import System, gunicorn_spec  # noqa: E402
 
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 READ_TARGET = 1.3

@@ -11,7 +11,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import sqlite3
 import sys
 import threading
 import time
@@ -19,19 +18,14 @@ import uuid
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common.testing import RedisServer, free_port  # noqa: E402
-from manage_all import System  # noqa: E402
+from system import DATABASE_VARIABLES, PostgresDatabases, System, query  # noqa: E402, F401  (query: for the benchmarks)
 
 PASSWORD = "a long enough passphrase"
 LIFTED = "100000000/d"
-
-
-DATABASE_VARIABLES = ("USERS_DB_DEFAULT_URL", "USERS_DB_USERS_URL", "AUTH_DB_DEFAULT_URL", "AUTH_DB_CREDENTIALS_URL")
-SERVICE_DATABASE = {"users": "USERS_DB_USERS_URL", "auth": "AUTH_DB_CREDENTIALS_URL"}
 
 
 @contextmanager
@@ -40,34 +34,12 @@ def fresh_databases():
     configured = {
         name: os.environ[name] for name in DATABASE_VARIABLES if os.environ.get(name, "").startswith("postgres")
     }
-    if not configured:
-        yield {}
-        return
-    import psycopg2
-
-    suffix = uuid.uuid4().hex[:8]
-    created, urls = [], {}
-    for variable, url in configured.items():
-        parts = urlsplit(url)
-        name = f"events_bench_{suffix}_{parts.path.lstrip('/')}"
-        server = urlunsplit(parts._replace(path="/postgres"))
-        _execute(psycopg2, server, f'CREATE DATABASE "{name}"')
-        created.append((server, name))
-        urls[variable] = urlunsplit(parts._replace(path=f"/{name}"))
+    databases = PostgresDatabases(configured, prefix="events_bench")
+    databases.provision()
     try:
-        yield urls
+        yield databases.env
     finally:
-        for server, name in created:
-            _execute(psycopg2, server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _execute(psycopg2, server: str, statement: str) -> None:
-    connection = psycopg2.connect(server)
-    connection.autocommit = True
-    try:
-        connection.cursor().execute(statement)
-    finally:
-        connection.close()
+        databases.drop()
 
 
 def environment(var_dir: str, broker_url: str, log_level: str, databases: dict[str, str]) -> dict[str, str]:
@@ -107,27 +79,6 @@ def running_system(var_dir: str, log_level: str):
 
 def database_label(system) -> str:
     return "PostgreSQL" if system.config.env.get("USERS_DB_USERS_URL") else "SQLite"
-
-
-def query(system, service: str, sql: str, params: tuple = ()) -> list[tuple]:
-    """Rows of ``sql`` (``%s`` placeholders) on the service's own database, SQLite file or PostgreSQL."""
-    url = system.config.env.get(SERVICE_DATABASE[service])
-    if url is None:
-        alias = "users" if service == "users" else "credentials"
-        connection = sqlite3.connect(system.config.var_dir / service / f"{alias}.sqlite3", timeout=20)
-        try:
-            return connection.execute(sql.replace("%s", "?"), params).fetchall()
-        finally:
-            connection.close()
-    import psycopg2
-
-    connection = psycopg2.connect(url)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
-    finally:
-        connection.close()
 
 
 def timestamp(value) -> datetime:

@@ -56,7 +56,7 @@ from _support import CpuMeter, add_mode_options, format_cpu, mode_label, per_uni
 from common.legacy_import.source import create_legacy_database  # noqa: E402
 from common.legacy_testing import bcryptjs_hash  # noqa: E402
 from common.testing import free_port  # noqa: E402
-from manage_all import System  # noqa: E402
+from system import System  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
 LIFTED = "100000000/m"

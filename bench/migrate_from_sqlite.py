@@ -38,7 +38,6 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
@@ -46,6 +45,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from common.legacy_import.exit_codes import EXIT_CLEAN, EXIT_NEEDS_ATTENTION  # noqa: E402
 from common.legacy_import.source import create_legacy_database  # noqa: E402
 from common.legacy_testing import bcryptjs_hash  # noqa: E402
+from system import postgres_execute  # noqa: E402
 
 DATABASES = {
     "USERS_DB_DEFAULT_URL": "users_default",
@@ -104,15 +104,7 @@ class Postgres:
             self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def _execute(self, statement: str) -> None:
-        import psycopg2
-
-        parts = urlsplit(self.server_url)
-        connection = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
-        connection.autocommit = True
-        try:
-            connection.cursor().execute(statement)
-        finally:
-            connection.close()
+        postgres_execute(self.server_url, statement)
 
 
 class ServerCpu:

@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common.testing import free_port  # noqa: E402
-from manage_all import System  # noqa: E402
+from system import System  # noqa: E402
 
 
 def environment(var_dir: str) -> dict[str, str]:

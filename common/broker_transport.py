@@ -16,7 +16,7 @@ that it could not acknowledge the message and reconnects. The message stays in
 the broker's set of unacknowledged messages and is delivered again after the
 visibility timeout, where the consumer's inbox finds it already applied.
 
-Selected by ``CELERY_BROKER_TRANSPORT`` (``common/settings_base.py``); broker URLs
+Selected by ``CELERY_BROKER_TRANSPORT`` (``common/settings/celery.py``); broker URLs
 stay ``redis://``.
 
 **The consumer** (``CELERY_WORKER_CONSUMER``), reconnecting promptly. Celery's waits

@@ -1,15 +1,9 @@
 """The Celery app factory: one app per service project, one queue per service.
 
-A worker keeps its database connections between tasks the way a gunicorn
-worker keeps them between requests. Celery's Django fixup closes every
-connection before and after each task unless ``CELERY_DB_REUSE_MAX`` is set
-(then after that many tasks); a worker consuming one event per message paid a
-new connection for each event (on PostgreSQL a server process forked for it).
-With ``CELERY_DB_REUSE_MAX`` set high in the settings, Django's own rule
-decides, applied around each task as around each request
-(``close_old_connections``): a connection is closed once it is older than
-``CONN_MAX_AGE``, or unusable after an error; on PostgreSQL
-``CONN_HEALTH_CHECKS`` pings a kept connection before a task uses it.
+A worker keeps its database connections between tasks as a gunicorn worker does
+between requests: Django's own rule (``CONN_MAX_AGE``, health checks) decides around
+each task, not Celery's fixup (why, and what it cost: docs/performance.md,
+"Settings and connections").
 """
 
 from __future__ import annotations

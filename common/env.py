@@ -45,23 +45,10 @@ def internal_auth_key_variable(caller: str) -> str:
 def service_databases(service: str, aliases: tuple[str, ...]) -> dict[str, dict]:
     """``DATABASES`` for a service: one entry per alias, each from its own URL.
 
-    A SQLite file under ``VAR_DIR/<service>/`` stands in for any alias whose
-    variable is unset. A web worker and a Celery worker write the same SQLite
-    file (a change and its outbox row, an event and its inbox row), so SQLite
-    is set up for concurrent writers: it waits on locks instead of failing at
-    once; each transaction takes the write lock when it begins (``IMMEDIATE``),
-    so two that read first and write later queue up instead of one failing with
-    "database is locked" (SQLite cannot wait when a reader asks to become a
-    writer); and the write-ahead log lets readers go on while one writes.
-
-    The write lock is held until a commit returns, so a commit must be quick:
-    with the write-ahead log, ``synchronous=NORMAL`` commits without an fsync
-    (the log is synced at checkpoints; the file is never corrupted, a power cut
-    may lose the last commits), where the default waited for an fsync per
-    commit (5 ms and more on a busy disk) with every other writer of the file
-    queued behind it. Connections are kept between requests (``CONN_MAX_AGE``,
-    as on PostgreSQL): opening one costs a worker a connect, the pragma and
-    Django's SQL functions on every request.
+    A SQLite file under ``VAR_DIR/<service>/`` stands in for any alias whose variable
+    is unset, set up for a web worker and a Celery worker writing it at once (lock
+    waits, ``IMMEDIATE`` transactions, the write-ahead log, ``synchronous=NORMAL``);
+    connections are kept (``CONN_MAX_AGE``). Why each: docs/architecture.md, "Databases".
     """
     databases = {}
     for alias in aliases:

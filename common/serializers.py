@@ -38,7 +38,7 @@ REFRESH_TOKEN_MAX_LENGTH = 4096
 
 # Long enough for any passphrase, short enough that nobody makes the server hash megabytes.
 PASSWORD_MAX_LENGTH = 4096
-# MinimumLengthValidator's default, as AUTH_PASSWORD_VALIDATORS (common.settings_base) uses it;
+# MinimumLengthValidator's default, as AUTH_PASSWORD_VALIDATORS (common.settings.service) uses it;
 # the auth service's schema tests hold the two together.
 PASSWORD_MIN_LENGTH = 8
 

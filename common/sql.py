@@ -1,9 +1,8 @@
 """Statements written in SQL for the hottest paths, built from the models so names never drift.
 
-For a backlog of events, Django spent longer building a one-row statement than
-the database spent running it; the consumer's and its handlers' statements per
-event are therefore written here, from the model's table and column names, and
-so are a login's (each login writes an outbox row and brings an activity event).
+The event consumer's and its handlers' statements per event, and a login's, are
+written here: building them with the ORM cost more than running them
+(docs/performance.md, "Settings and connections").
 """
 
 from __future__ import annotations

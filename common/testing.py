@@ -121,3 +121,31 @@ class InternalAuthClientMixin:
     def request(self, **request):
         request["HTTP_X_INTERNAL_AUTH"] = self.signer(request["REQUEST_METHOD"], request["PATH_INFO"])
         return super().request(**request)
+
+
+# A service's database router, as both services' config/tests/test_routers.py check it
+# ------------------------------------------------------------------------------
+
+
+def assert_read_and_written_in(router, model, alias: str) -> None:
+    """``model`` is read and written in the ``alias`` database."""
+    assert router.db_for_read(model) == alias
+    assert router.db_for_write(model) == alias
+
+
+def assert_left_to_default(router, model) -> None:
+    """The router says nothing about ``model``: Django's ``default`` takes it."""
+    assert router.db_for_read(model) is None
+    assert router.db_for_write(model) is None
+
+
+def assert_migrates_into_only(router, alias: str, app_label: str) -> None:
+    """``app_label`` migrates into the ``alias`` database and not into ``default``."""
+    assert router.allow_migrate(alias, app_label) is True
+    assert router.allow_migrate("default", app_label) is False
+
+
+def assert_not_migrated_into(router, alias: str, app_label: str) -> None:
+    """``app_label`` never migrates into the ``alias`` database, and the router leaves ``default`` to Django."""
+    assert router.allow_migrate(alias, app_label) is False
+    assert router.allow_migrate("default", app_label) is None

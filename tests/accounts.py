@@ -11,7 +11,7 @@ import jwt
 
 from common.env import internal_auth_key_variable
 from common.jwt_keys import local_key_pair
-from common.settings_base import LOCAL_INTERNAL_AUTH_KEYS
+from common.settings.core import LOCAL_INTERNAL_AUTH_KEYS
 from http_client import raw_request
 
 # Passes the auth service's password validators (length, not common, not numeric).

@@ -21,15 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from common.testing import free_port
-from manage_all import System
-
-DATABASE_VARIABLES = (
-    "USERS_DB_DEFAULT_URL",
-    "USERS_DB_USERS_URL",
-    "AUTH_DB_DEFAULT_URL",
-    "AUTH_DB_CREDENTIALS_URL",
-)
-
+from system import DATABASE_VARIABLES, PostgresDatabases, System, forget_broker_keys, forget_keys
 
 class LogCollector:
     """Receives every process's output lines; keeps them for assertions and in a file."""
@@ -72,42 +64,6 @@ class LogCollector:
 
     def close(self) -> None:
         self._file.close()
-
-
-class PostgresDatabases:
-    """Fresh PostgreSQL databases for one system, named after the configured ones."""
-
-    def __init__(self, env: dict[str, str]):
-        self.env = env
-        self.created: list[tuple[str, str]] = []
-
-    def provision(self) -> None:
-        suffix = uuid.uuid4().hex[:8]
-        for variable in DATABASE_VARIABLES:
-            url = self.env.get(variable, "")
-            if not url.startswith(("postgres://", "postgresql://")):
-                continue
-            parts = urlsplit(url)
-            name = f"e2e_{suffix}_{parts.path.lstrip('/')}"
-            server = urlunsplit(parts._replace(path="/postgres"))
-            self._execute(server, f'CREATE DATABASE "{name}"')
-            self.created.append((server, name))
-            self.env[variable] = urlunsplit(parts._replace(path=f"/{name}"))
-
-    def drop(self) -> None:
-        for server, name in self.created:
-            self._execute(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    @staticmethod
-    def _execute(server: str, statement: str) -> None:
-        import psycopg2
-
-        connection = psycopg2.connect(server)
-        connection.autocommit = True
-        try:
-            connection.cursor().execute(statement)
-        finally:
-            connection.close()
 
 
 # Every test request comes from 127.0.0.1: per-IP limits far above what a run sends,
@@ -201,28 +157,7 @@ def forget_revocations(redis_url: str) -> None:
     A new system's fresh databases hand out user ids from 1 again; an earlier
     run's "tokens of user 3 below version 2" would revoke the new user 3's tokens.
     """
-    import redis
-
-    client = redis.Redis.from_url(redis_url)
-    try:
-        keys = list(client.scan_iter(match="revocation:*", count=1000))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
-
-
-def forget_broker_keys(broker_url: str, prefix: str) -> None:
-    """Drop the queues of a system that shared a Redis with others (``CELERY_BROKER_KEY_PREFIX``)."""
-    import redis
-
-    client = redis.Redis.from_url(broker_url)
-    try:
-        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+    forget_keys(redis_url, "revocation:*")
 
 
 @contextmanager

@@ -1,6 +1,6 @@
 """What the event tests need beside HTTP: the services' databases, their commands, the broker, and faults.
 
-Everything here acts on a running ``manage_all.System`` from outside, as an
+Everything here acts on a running ``system.System`` from outside, as an
 operator (or a failing machine) would: SQL on the service databases, a
 ``manage.py`` command with the system's environment, messages on its broker.
 """
@@ -22,9 +22,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
+from system import query  # noqa: F401  (the event tests take it from here)
+from system import service_database_url as database_url
+from system import service_sqlite_path as sqlite_path
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-# The database of each service's own data, where its event tables live too.
-SERVICE_ALIAS = {"users": "users", "auth": "credentials"}
 PROJECT_DIR = {"users": "users_project", "auth": "auth_project", "gateway": "gateway_project"}
 
 
@@ -42,35 +44,6 @@ def wait_until(predicate, *, timeout: float = 30.0, what: str = "the condition")
 
 # DATABASES
 # ------------------------------------------------------------------------------
-
-
-def database_url(system, service: str) -> str | None:
-    """The service database's URL, or ``None`` when it is a SQLite file."""
-    return system.config.env.get(f"{service.upper()}_DB_{SERVICE_ALIAS[service].upper()}_URL")
-
-
-def sqlite_path(system, service: str) -> Path:
-    return system.config.var_dir / service / f"{SERVICE_ALIAS[service]}.sqlite3"
-
-
-def query(system, service: str, sql: str, params: tuple = ()) -> list[tuple]:
-    """Rows of ``sql`` (``%s`` placeholders) on the service database, SQLite file or PostgreSQL."""
-    url = database_url(system, service)
-    if url is None:
-        connection = sqlite3.connect(sqlite_path(system, service), timeout=20)
-        try:
-            return connection.execute(sql.replace("%s", "?"), params).fetchall()
-        finally:
-            connection.close()
-    import psycopg2
-
-    connection = psycopg2.connect(url)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
-    finally:
-        connection.close()
 
 
 def same_id(value) -> str:

@@ -12,7 +12,7 @@ from accounts import call, new_account, register
 from common.testing import free_port
 from conftest import launched_system
 from http_client import request
-from manage_all import gunicorn_spec
+from system import gunicorn_spec
 from metrics_support import scrape, sample_value
 
 # Seconds the gateway skips an address that refused a connection before trying it again.

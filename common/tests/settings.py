@@ -1,14 +1,22 @@
 """A minimal project for testing ``common`` on its own: two databases, the shared settings."""
 
-from common.settings_base import *  # noqa: F403
-from common.settings_base import DJANGO_APPS, INTERNAL_AUTH_KEYS
+from common.settings.celery import *  # noqa: F403
+from common.settings.core import *  # noqa: F403
+from common.settings.core import INTERNAL_AUTH_KEYS
+from common.settings.events import *  # noqa: F403
+from common.settings.service import *  # noqa: F403
+from common.settings.service import ADMIN_APPS, DJANGO_APPS, MIDDLEWARE
 
 SERVICE_NAME = "common-tests"
 # This pretend service signs its calls to peers (common.service_client) with a key of its own.
 INTERNAL_AUTH_KEYS = {**INTERNAL_AUTH_KEYS, SERVICE_NAME: "common-tests-internal-auth-key-not-secret"}
 SECRET_KEY = "test-only-not-a-secret"
 ALLOWED_HOSTS = ["testserver"]
-INSTALLED_APPS = DJANGO_APPS + ["rest_framework", "common", "common.events"]
+INSTALLED_APPS = DJANGO_APPS + ADMIN_APPS + ["rest_framework", "common", "common.events"]
+# The services' middleware without the internal-auth check: each test of common.internal_auth sets its own.
+MIDDLEWARE = [name for name in MIDDLEWARE if name != "common.internal_auth.InternalAuthMiddleware"]
+# The services' collector reads the event tables; this project's tests scrape only the request metrics.
+METRICS_SCRAPE_COLLECTORS = []
 ROOT_URLCONF = "common.tests.urls"
 DATABASES = {
     "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},

@@ -12,7 +12,7 @@ from common.internal_auth import (
     sign_internal,
     verify_internal,
 )
-from common.settings_base import LOCAL_INTERNAL_AUTH_KEYS
+from common.settings.core import LOCAL_INTERNAL_AUTH_KEYS
 
 GATEWAY_KEY = LOCAL_INTERNAL_AUTH_KEYS["gateway"]
 

@@ -4,8 +4,15 @@ import os
 
 from common.env import env, service_databases, state_dir
 from common.log import logging_config
-from common.settings_base import *  # noqa: F403
-from common.settings_base import DJANGO_APPS, LOG_LEVEL, MIDDLEWARE, REST_FRAMEWORK, events_beat_schedule, redis_cache
+from common.settings.celery import *  # noqa: F403
+from common.settings.core import *  # noqa: F403
+from common.settings.core import LOG_LEVEL, REDIS_URL, REST_FRAMEWORK
+from common.settings.events import *  # noqa: F403
+from common.events.schedule import events_beat_schedule
+from common.settings.helpers import redis_cache
+from common.settings.jwt import *  # noqa: F403
+from common.settings.service import *  # noqa: F403
+from common.settings.service import ADMIN_APPS, DJANGO_APPS
 
 SERVICE_NAME = "auth"
 
@@ -14,17 +21,11 @@ SERVICE_NAME = "auth"
 THIRD_PARTY_APPS = ["rest_framework", "drf_spectacular"]
 SHARED_APPS = ["common", "common.events"]
 LOCAL_APPS = ["credentials", "legacy_import"]
-INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + SHARED_APPS + LOCAL_APPS
+INSTALLED_APPS = DJANGO_APPS + ADMIN_APPS + THIRD_PARTY_APPS + SHARED_APPS + LOCAL_APPS
 
-# MIDDLEWARE: every /api/ and /internal/ request must carry the gateway's (or a peer's) assertion
+# MIDDLEWARE: the services' (common.settings.service): every /api/ and /internal/
+# request must carry the gateway's (or a peer's) assertion
 # ------------------------------------------------------------------------------
-# After the request id and the metrics, so a refused request is logged and counted.
-_after_metrics = MIDDLEWARE.index("common.metrics.MetricsMiddleware") + 1
-MIDDLEWARE = [
-    *MIDDLEWARE[:_after_metrics],
-    "common.internal_auth.InternalAuthMiddleware",
-    *MIDDLEWARE[_after_metrics:],
-]
 # Who may call what (common.internal_auth): the public API is the gateway's to forward,
 # the internal endpoints (credentials at registration, the staff admin's tools) the users service's.
 INTERNAL_AUTH_CALLERS = {"/api/": ("gateway",), "/internal/": ("users",)}
@@ -34,13 +35,9 @@ INTERNAL_AUTH_CALLERS = {"/api/": ("gateway",), "/internal/": ("users",)}
 DATABASES = service_databases(SERVICE_NAME, ("default", "credentials"))
 DATABASE_ROUTERS = ["config.routers.CredentialsRouter"]
 
-# METRICS: the outbox backlog and parked messages, read when /metrics is scraped
-# ------------------------------------------------------------------------------
-METRICS_SCRAPE_COLLECTORS = ["common.events.metrics.EventTablesCollector"]
-
 # CACHE, CELERY, LOGGING
 # ------------------------------------------------------------------------------
-CACHES = redis_cache(SERVICE_NAME)
+CACHES = redis_cache(SERVICE_NAME, REDIS_URL)
 CELERY_TASK_DEFAULT_QUEUE = SERVICE_NAME
 CELERY_BEAT_SCHEDULE_FILENAME = str(state_dir(SERVICE_NAME) / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = events_beat_schedule(SERVICE_NAME)

@@ -1,11 +1,11 @@
 """Settings for the test suite."""
 
 from common.env import var_dir
-from common.jwt_keys import accepted_public_keys, local_key_pair
-from common.settings_base import simple_jwt_settings
+from common.jwt_keys import local_key_pair
+from common.settings.helpers import signer_public_keys
 
 from .base import *  # noqa: F403
-from .base import JWT_PRIVATE_KEY
+from .base import JWT_PRIVATE_KEY, SIMPLE_JWT_SHARED
 
 SECRET_KEY = "test-only-not-a-secret"
 DEBUG = False
@@ -19,5 +19,5 @@ PASSWORD_HASHERS = [
 
 JWT_PRIVATE_KEY = JWT_PRIVATE_KEY or local_key_pair(var_dir() / "keys")[0]
 # The signing key only, whatever the environment says; tests that rotate set their own.
-JWT_PUBLIC_KEYS = accepted_public_keys(JWT_PRIVATE_KEY, [])
-SIMPLE_JWT = simple_jwt_settings(signing_key=JWT_PRIVATE_KEY, verifying_key=JWT_PUBLIC_KEYS[0])
+JWT_PUBLIC_KEYS = signer_public_keys(JWT_PRIVATE_KEY, "")
+SIMPLE_JWT = {**SIMPLE_JWT_SHARED, "SIGNING_KEY": JWT_PRIVATE_KEY, "VERIFYING_KEY": JWT_PUBLIC_KEYS[0]}

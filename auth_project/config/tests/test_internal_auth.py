@@ -3,7 +3,7 @@
 import pytest
 
 from common.internal_auth import INTERNAL_AUTH_HEADER, sign_internal
-from common.settings_base import LOCAL_INTERNAL_AUTH_KEYS
+from common.settings.core import LOCAL_INTERNAL_AUTH_KEYS
 
 pytestmark = pytest.mark.django_db(databases=["default", "credentials"])
 

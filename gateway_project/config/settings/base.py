@@ -7,15 +7,17 @@ what it needs to remember (revocations, rate-limit counters) lives in Redis.
 
 from corsheaders.defaults import default_headers
 
-from common.cutover import with_upstream
 from common.env import env, instant
 from common.log import logging_config
-from common.settings_base import *  # noqa: F403
-from common.settings_base import LOG_LEVEL, REDIS_URL, redis_cache
+from common.settings.core import *  # noqa: F403
+from common.settings.core import LOG_LEVEL, REDIS_URL
+from common.settings.helpers import redis_cache, routes_with_overrides, with_legacy_upstream
+from common.settings.jwt import *  # noqa: F403
 
 SERVICE_NAME = "gateway"
 
-# APPS AND MIDDLEWARE: only what a stateless proxy needs
+# APPS AND MIDDLEWARE: only what a stateless proxy needs (no service settings:
+# no sessions, admin, templates, database or Celery)
 # ------------------------------------------------------------------------------
 # contenttypes and auth hold no data here (there is no database): SimpleJWT's
 # token classes import their models, so they must be installed to be importable.
@@ -38,7 +40,6 @@ MIDDLEWARE = [
     "gateway.middleware.ApiContentSecurityPolicyMiddleware",
     "gateway.middleware.RateLimitMiddleware",
 ]
-TEMPLATES = []
 DATABASES = {}
 
 LOGGING = logging_config(SERVICE_NAME, LOG_LEVEL)
@@ -53,13 +54,14 @@ METRICS_ONLY_ON_METRICS_BIND = True
 # environment) that requests are spread over (gateway.balancing). "legacy" is the
 # Node.js monolith, reachable only while paths are being moved over to the
 # services during the cutover.
-GATEWAY_UPSTREAMS = {
-    "users": env.list("USERS_SERVICE_URL", default=["http://127.0.0.1:8001"]),
-    "auth": env.list("AUTH_SERVICE_URL", default=["http://127.0.0.1:8002"]),
-}
 LEGACY_UPSTREAM_URL = env.list("LEGACY_UPSTREAM_URL", default=[])
-if LEGACY_UPSTREAM_URL:
-    GATEWAY_UPSTREAMS["legacy"] = LEGACY_UPSTREAM_URL
+GATEWAY_UPSTREAMS = with_legacy_upstream(
+    {
+        "users": env.list("USERS_SERVICE_URL", default=["http://127.0.0.1:8001"]),
+        "auth": env.list("AUTH_SERVICE_URL", default=["http://127.0.0.1:8002"]),
+    },
+    LEGACY_UPSTREAM_URL,
+)
 # The path each upstream's health is read from (GET /api/health): our services'
 # /ready (databases, migrations, Redis); the monolith has no /ready and answers
 # GET /api/health with {"status": "OK"}. An upstream is up when this path answers
@@ -81,7 +83,9 @@ GATEWAY_SIGNED_UPSTREAMS = ("users", "auth")
 # A prefix matches whole path segments ("/api/profile" matches
 # "/api/profile/preferences", not "/api/profiles"); the longest match wins.
 # The path is forwarded unchanged.
-GATEWAY_ROUTES = {
+# The table as the code has it, every route on our services: where `manage.py routes
+# move ROUTE --to services` sends a route back to.
+GATEWAY_SERVICE_ROUTES = {
     "/api/register": "users",
     "/api/profile": {"upstream": "users", "auth": "token", "edge": True},
     "/api/login": "auth",
@@ -93,15 +97,11 @@ GATEWAY_ROUTES = {
     "/static": "users",
 }
 
-# The table as the code has it, every route on our services: where `manage.py routes
-# move ROUTE --to services` sends a route back to.
-GATEWAY_SERVICE_ROUTES = dict(GATEWAY_ROUTES)
-
-# Moves prefixes between upstreams without a code change: where the cutover starts,
+# The table in force: the one above with GATEWAY_ROUTE_OVERRIDES moving prefixes between
+# upstreams without a code change; where the cutover starts,
 # GATEWAY_ROUTE_OVERRIDES="/api/login=legacy,/api/register=legacy". The routes file
 # (GATEWAY_ROUTES_FILE, common.cutover) moves them on from there without a restart.
-for _prefix, _upstream in env.dict("GATEWAY_ROUTE_OVERRIDES", default={}).items():
-    GATEWAY_ROUTES[_prefix] = with_upstream(GATEWAY_ROUTES.get(_prefix, _upstream), _upstream)
+GATEWAY_ROUTES = routes_with_overrides(GATEWAY_SERVICE_ROUTES, env.dict("GATEWAY_ROUTE_OVERRIDES", default={}))
 
 # EDGE READS: users' own GETs served from copies in Redis while current (gateway.edge)
 # ------------------------------------------------------------------------------
@@ -133,9 +133,9 @@ GATEWAY_FROZEN_RETRY_AFTER = env.int("GATEWAY_FROZEN_RETRY_AFTER", default=5)
 # TOKENS: verified here, on every token-protected request
 # ------------------------------------------------------------------------------
 # Each settings module sets JWT_PUBLIC_KEYS (every public key a token may be
-# signed with; several while the signing key is rotated) and SIMPLE_JWT =
-# simple_jwt_settings(...) without a private key: the gateway verifies tokens
-# and can never sign one.
+# signed with; several while the signing key is rotated) and SIMPLE_JWT from
+# SIMPLE_JWT_SHARED without a private key: the gateway verifies tokens and can
+# never sign one.
 # The monolith's HS256 secret: its tokens stay valid until they expire (under
 # the same revocation rules). Empty: they are refused.
 LEGACY_JWT_SECRET = env.str("LEGACY_JWT_SECRET", default="")
@@ -163,7 +163,7 @@ RATELIMIT_IP_META_KEY = "gateway.client_ip.client_ip"
 # Redis down: limiting stops (requests go through) rather than refusing everyone.
 RATELIMIT_FAIL_OPEN = True
 CACHES = {
-    **redis_cache(SERVICE_NAME),
+    **redis_cache(SERVICE_NAME, REDIS_URL),
     "ratelimit": {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": REDIS_URL,

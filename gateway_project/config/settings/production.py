@@ -1,52 +1,37 @@
 """Production settings: every secret and address comes from the environment, with no default.
 
 Start-up fails with one message naming every variable that is missing
-(``common.settings_production.require_environment``).
+(``common.settings.requirements.production_requirements``).
 """
 
-from common.settings_base import simple_jwt_settings
+from common.settings.helpers import verifier_public_keys
+from common.settings.requirements import production_requirements, refuse_short_secret
 
 from .base import *  # noqa: F403
-from .base import INTERNAL_AUTH_CALLERS, LEGACY_JWT_SECRET, SERVICE_NAME
+from .base import DATABASES, INTERNAL_AUTH_CALLERS, LEGACY_JWT_SECRET, SERVICE_NAME, SIMPLE_JWT_SHARED
 
 # After base, so HTTPS, HSTS and secure cookies override it.
-from common.settings_production import *  # noqa: E402, F403, I001
-from common.settings_production import (
-    allowed_hosts,
-    internal_auth_key_owners,
-    internal_auth_key_variables,
-    internal_auth_keys,
-    refuse_short_secret,
-    require_environment,
-    rsa_public_keys_pem,
-)
+from common.settings.production import *  # noqa: E402, F403, I001
 
 # REQUIRED
 # ------------------------------------------------------------------------------
 # The gateway has no database; it needs to know where the services answer, and
 # the key it signs its X-Internal-Auth with (no one calls it with one).
-_internal_auth_key_owners = internal_auth_key_owners(SERVICE_NAME, INTERNAL_AUTH_CALLERS)
-_required = require_environment(
+_required = production_requirements(
     SERVICE_NAME,
-    [
-        "DJANGO_SECRET_KEY",
-        "DJANGO_ALLOWED_HOSTS",
-        *internal_auth_key_variables(_internal_auth_key_owners),
-        "REDIS_URL",
-        "USERS_SERVICE_URL",
-        "AUTH_SERVICE_URL",
-        "JWT_PUBLIC_KEY",
-    ],
+    INTERNAL_AUTH_CALLERS,
+    DATABASES,
+    ["REDIS_URL", "USERS_SERVICE_URL", "AUTH_SERVICE_URL", "JWT_PUBLIC_KEY"],
 )
-SECRET_KEY = _required["DJANGO_SECRET_KEY"]
-ALLOWED_HOSTS = allowed_hosts(_required["DJANGO_ALLOWED_HOSTS"])
-INTERNAL_AUTH_KEYS = internal_auth_keys(_required, _internal_auth_key_owners)
+SECRET_KEY = _required.secret_key
+ALLOWED_HOSTS = _required.allowed_hosts
+INTERNAL_AUTH_KEYS = _required.internal_auth_keys
 
 # TOKENS: the gateway verifies users' tokens and never signs one, so it has no private key
 # ------------------------------------------------------------------------------
 # One PEM, or several one after another while the signing key is rotated.
-JWT_PUBLIC_KEYS = rsa_public_keys_pem("JWT_PUBLIC_KEY", _required["JWT_PUBLIC_KEY"])
-SIMPLE_JWT = simple_jwt_settings(signing_key="", verifying_key=JWT_PUBLIC_KEYS[0])
+JWT_PUBLIC_KEYS = verifier_public_keys(_required.values["JWT_PUBLIC_KEY"])
+SIMPLE_JWT = {**SIMPLE_JWT_SHARED, "SIGNING_KEY": "", "VERIFYING_KEY": JWT_PUBLIC_KEYS[0]}
 # The monolith's secret, while its tokens are honoured: a short one could be guessed
 # offline from any one of its tokens, and then every user's token forged.
 refuse_short_secret("LEGACY_JWT_SECRET", LEGACY_JWT_SECRET)

@@ -5,8 +5,14 @@ from pathlib import Path
 
 from common.env import env, service_databases, state_dir
 from common.log import logging_config
-from common.settings_base import *  # noqa: F403
-from common.settings_base import DJANGO_APPS, LOG_LEVEL, MIDDLEWARE, REST_FRAMEWORK, events_beat_schedule, redis_cache
+from common.settings.celery import *  # noqa: F403
+from common.settings.core import *  # noqa: F403
+from common.settings.core import LOG_LEVEL, REDIS_URL, REST_FRAMEWORK
+from common.settings.events import *  # noqa: F403
+from common.events.schedule import events_beat_schedule
+from common.settings.helpers import redis_cache
+from common.settings.service import *  # noqa: F403
+from common.settings.service import DJANGO_APPS
 
 SERVICE_NAME = "users"
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -14,33 +20,36 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 # APPS
 # ------------------------------------------------------------------------------
 # The admin's site is the support app's (two-factor sign-in): Django's admin app with that default site.
-DJANGO_APPS = [app if app != "django.contrib.admin" else "support.apps.StaffAdminConfig" for app in DJANGO_APPS]
+ADMIN_APPS = ["support.apps.StaffAdminConfig"]
 THIRD_PARTY_APPS = ["rest_framework", "drf_spectacular", "axes", "django_otp", "django_otp.plugins.otp_totp"]
 SHARED_APPS = ["common", "common.events"]
 LOCAL_APPS = ["users", "legacy_import", "support"]
-INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + SHARED_APPS + LOCAL_APPS
+INSTALLED_APPS = DJANGO_APPS + ADMIN_APPS + THIRD_PARTY_APPS + SHARED_APPS + LOCAL_APPS
 
-# MIDDLEWARE: only the gateway (or a peer) may call the API; it says who the end user is
+# MIDDLEWARE: the services' (common.settings.service), and the staff admin's
 # ------------------------------------------------------------------------------
-# After the request id and the metrics, so a refused request is logged and counted.
-_after_metrics = MIDDLEWARE.index("common.metrics.MetricsMiddleware") + 1
 MIDDLEWARE = [
-    *MIDDLEWARE[:_after_metrics],
+    "common.middleware.RequestIdMiddleware",
+    "common.metrics.MetricsMiddleware",
+    # Only the gateway (or a peer) may call the API; it says who the end user is.
     "common.internal_auth.InternalAuthMiddleware",
-    *MIDDLEWARE[_after_metrics:],
+    "common.middleware.BodySizeLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    # The staff admin's CSS and JavaScript, served by the service itself (the gateway routes /static/ here).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Which staff member passed the second factor (django-otp).
+    "django_otp.middleware.OTPMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # The staff sign-in's lockout (django-axes), last.
+    "axes.middleware.AxesMiddleware",
 ]
 # Who may call what (common.internal_auth): the public API is the gateway's to forward.
 INTERNAL_AUTH_CALLERS = {"/api/": ("gateway",)}
-# The staff admin's CSS and JavaScript, served by the service itself (the gateway routes /static/ here).
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "whitenoise.middleware.WhiteNoiseMiddleware"
-)
-# Which staff member passed the second factor (django-otp), then the staff sign-in's lockout (django-axes, last).
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
-    "django_otp.middleware.OTPMiddleware",
-)
-MIDDLEWARE.append("axes.middleware.AxesMiddleware")
 
 # DATABASES: Django's own tables in "default", the service's data in "users"
 # ------------------------------------------------------------------------------
@@ -110,13 +119,9 @@ USERS_AUTH_READ_TIMEOUT = env.float("USERS_AUTH_READ_TIMEOUT", default=5.0)
 # above the timeouts above, so it never races a registration still in progress.
 USERS_PENDING_REGISTRATION_MAX_AGE = env.int("USERS_PENDING_REGISTRATION_MAX_AGE", default=300)
 
-# METRICS: the outbox backlog and parked messages, read when /metrics is scraped
-# ------------------------------------------------------------------------------
-METRICS_SCRAPE_COLLECTORS = ["common.events.metrics.EventTablesCollector"]
-
 # CACHE, CELERY, LOGGING
 # ------------------------------------------------------------------------------
-CACHES = redis_cache(SERVICE_NAME)
+CACHES = redis_cache(SERVICE_NAME, REDIS_URL)
 CELERY_TASK_DEFAULT_QUEUE = SERVICE_NAME
 CELERY_BEAT_SCHEDULE_FILENAME = str(state_dir(SERVICE_NAME) / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {

@@ -3,9 +3,7 @@
 from .base import *  # noqa: F403
 from .base import STORAGES, env
 
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="local-only-not-a-secret")
-DEBUG = env.bool("DJANGO_DEBUG", default=False)
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+from common.settings.local import *  # noqa: E402, F403, I001
 
 # STAFF ADMIN behind the gateway
 # ------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from django.utils import timezone
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from common.models import OutboxEvent, ParkedMessage
+from common.events.models import OutboxEvent, ParkedMessage
 
 pytestmark = pytest.mark.django_db(databases=["default", "users"])
 

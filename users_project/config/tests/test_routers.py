@@ -3,8 +3,14 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import User as StaffUser
 from django.contrib.sessions.models import Session
 
-from common.testing import table_placement_problems
-from common.models import AggregateVersion, InboxEvent, OutboxEvent, ParkedMessage
+from common.testing import (
+    assert_left_to_default,
+    assert_migrates_into_only,
+    assert_not_migrated_into,
+    assert_read_and_written_in,
+    table_placement_problems,
+)
+from common.events.models import AggregateVersion, InboxEvent, OutboxEvent, ParkedMessage
 from config.routers import UsersRouter
 from legacy_import.models import ImportRun, LegacyRowState
 from support.models import StaffAction
@@ -15,47 +21,39 @@ router = UsersRouter()
 
 @pytest.mark.parametrize("model", [Profile, Preferences, AccountActivity, AccountActivityEntry])
 def test_profiles_and_preferences_are_read_and_written_in_the_users_database(model):
-    assert router.db_for_read(model) == "users"
-    assert router.db_for_write(model) == "users"
+    assert_read_and_written_in(router, model, "users")
 
 
 @pytest.mark.parametrize("model", [OutboxEvent, InboxEvent, AggregateVersion, ParkedMessage])
 def test_the_event_tables_are_in_the_users_database_beside_the_changes_they_record(model):
-    assert router.db_for_read(model) == "users"
-    assert router.db_for_write(model) == "users"
+    assert_read_and_written_in(router, model, "users")
 
 
 def test_the_common_app_migrates_into_the_users_database_only():
-    assert router.allow_migrate("users", "common") is True
-    assert router.allow_migrate("default", "common") is False
+    assert_migrates_into_only(router, "users", "common")
 
 
 @pytest.mark.parametrize("model", [LegacyRowState, ImportRun])
 def test_the_legacy_import_state_is_in_the_users_database_beside_the_profiles_it_wrote(model):
-    assert router.db_for_read(model) == "users"
-    assert router.db_for_write(model) == "users"
+    assert_read_and_written_in(router, model, "users")
 
 
 def test_the_legacy_import_app_migrates_into_the_users_database_only():
-    assert router.allow_migrate("users", "users_import") is True
-    assert router.allow_migrate("default", "users_import") is False
+    assert_migrates_into_only(router, "users", "users_import")
 
 
 @pytest.mark.parametrize("model", [StaffUser, LogEntry, Session, StaffAction])
 def test_djangos_own_tables_and_the_staff_trail_are_left_to_default(model):
-    assert router.db_for_read(model) is None
-    assert router.db_for_write(model) is None
+    assert_left_to_default(router, model)
 
 
 def test_the_users_app_migrates_into_the_users_database_only():
-    assert router.allow_migrate("users", "users") is True
-    assert router.allow_migrate("default", "users") is False
+    assert_migrates_into_only(router, "users", "users")
 
 
 @pytest.mark.parametrize("app_label", ["auth", "admin", "sessions", "contenttypes", "rest_framework", "support"])
 def test_nothing_else_migrates_into_the_users_database(app_label):
-    assert router.allow_migrate("users", app_label) is False
-    assert router.allow_migrate("default", app_label) is None
+    assert_not_migrated_into(router, "users", app_label)
 
 
 def test_relations_across_the_two_databases_are_refused():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from common.models import OutboxEvent
+from common.events.models import OutboxEvent
 from support.models import StaffAction
 from support.tests.admin_pages import CHANGELIST_URL, action_url, change_url
 from users.models import Profile

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from common.models import OutboxEvent
+from common.events.models import OutboxEvent
 from legacy_import.models import LegacyRowState
 from support.models import StaffAction
 from support.tests.admin_pages import CHANGELIST_URL, change_url

@@ -6,7 +6,7 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from common.models import OutboxEvent
+from common.events.models import OutboxEvent
 from users.models import AccountActivity, Profile
 
 pytestmark = pytest.mark.django_db(databases="__all__")

@@ -9,7 +9,7 @@ from common.errors import ApiError
 from common.legacy_import.models import Status
 from common.events.envelope import envelope_build
 from common.events.inbox import events_consume
-from common.models import InboxEvent, ParkedMessage
+from common.events.models import InboxEvent, ParkedMessage
 from credentials.models import Credential, RefreshTokenRecord
 from credentials.logins import credential_login
 from credentials.sessions import token_pair_issue

@@ -5,7 +5,7 @@ import pytest
 
 from common.errors import ApiError
 from common.internal_auth import EndUser
-from common.models import OutboxEvent
+from common.events.models import OutboxEvent
 from credentials.logins import credential_login
 from credentials.services import credential_change_password
 from credentials.sessions import session_logout

@@ -6,7 +6,7 @@ from django.contrib.auth.hashers import check_password
 from django.utils import timezone
 
 from common.errors import ApiError
-from common.models import OutboxEvent
+from common.events.models import OutboxEvent
 from common.revocation import user_disable
 from credentials.models import Credential, RefreshTokenRecord
 from credentials.logins import credential_login

@@ -7,7 +7,7 @@ import pytest
 from common import revocation
 from common.errors import ApiError
 from common.legacy_import.models import Status
-from common.models import OutboxEvent
+from common.events.models import OutboxEvent
 from users.models import AccountActivity, Preferences, Profile
 from users.selectors import user_profile_get
 from users.services import user_deactivate, user_delete, user_reactivate

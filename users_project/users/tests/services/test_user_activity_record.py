@@ -9,7 +9,7 @@ from django.db import connections, router
 
 from common.events.envelope import envelope_build, event_from_envelope
 from common.events.inbox import events_consume
-from common.models import InboxEvent, ParkedMessage
+from common.events.models import InboxEvent, ParkedMessage
 from users.models import AccountActivity, AccountActivityEntry
 from users.selectors import user_activity_get, user_activity_recent
 from users.services import ACTIVITY_RECENT_LIMIT, user_activity_record

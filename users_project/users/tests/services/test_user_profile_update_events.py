@@ -3,7 +3,7 @@
 import pytest
 
 from common.errors import ApiError
-from common.models import OutboxEvent
+from common.events.models import OutboxEvent
 from users.services import user_profile_update
 
 pytestmark = pytest.mark.django_db(databases="__all__")

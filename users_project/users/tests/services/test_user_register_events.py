@@ -3,7 +3,7 @@
 import pytest
 
 from common.errors import ApiError
-from common.models import OutboxEvent
+from common.events.models import OutboxEvent
 from users.models import Profile
 from users.services import user_register
 

@@ -1,0 +1,120 @@
+"""What computes a setting's value: called by the settings modules with plain arguments.
+
+The settings modules themselves only hold values (``common.settings``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from django.core.exceptions import ImproperlyConfigured
+
+from common.env import env, internal_auth_key_variable
+from common.jwt_keys import accepted_public_keys, key_id, local_key_pair, pem_blocks
+
+
+def comma_list(value: str) -> list[str]:
+    """``"a, b,"`` -> ``["a", "b"]``."""
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def local_internal_auth_keys(callers: tuple[str, ...]) -> dict[str, str]:
+    """The fixed keys local and test runs sign ``X-Internal-Auth`` with, one per caller: public, never secret."""
+    return {caller: f"local-only-{caller}-internal-auth-key-not-secret" for caller in callers}
+
+
+def internal_auth_keys_from_env(defaults: dict[str, str]) -> dict[str, str]:
+    """Each caller's key from its variable (``internal_auth_key_variable``), ``defaults`` where unset."""
+    return {caller: env.str(internal_auth_key_variable(caller), default=key) for caller, key in defaults.items()}
+
+
+def redis_cache(service: str, redis_url: str) -> dict:
+    """``CACHES`` for a service: django-redis on ``redis_url``, keys prefixed by service."""
+    return {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": service,
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
+        }
+    }
+
+
+def with_legacy_upstream(upstreams: dict[str, list[str]], legacy: list[str]) -> dict[str, list[str]]:
+    """The gateway's ``upstreams``, plus ``"legacy"`` (the monolith) when it has addresses."""
+    return {**upstreams, "legacy": legacy} if legacy else dict(upstreams)
+
+
+def routes_with_overrides(routes: dict, overrides: dict[str, str]) -> dict:
+    """The gateway's route table ``routes`` with each prefix of ``overrides`` moved to its upstream."""
+    from common.cutover import with_upstream
+
+    table = dict(routes)
+    for prefix, upstream in overrides.items():
+        table[prefix] = with_upstream(table.get(prefix, upstream), upstream)
+    return table
+
+
+# JWT KEYS: the auth service signs, the gateway verifies
+# ------------------------------------------------------------------------------
+def pem(value: str) -> str:
+    """A PEM from the environment, whose line breaks may be real or written as ``\\n``."""
+    return value.strip().replace("\\n", "\n") + "\n"
+
+
+def rsa_private_key_pem(variable: str, value: str) -> str:
+    """``value`` as a PEM RSA private key, or ``ImproperlyConfigured`` naming ``variable``."""
+    text = pem(value)
+    try:
+        key = serialization.load_pem_private_key(text.encode(), password=None)
+    except (ValueError, TypeError) as exc:
+        raise ImproperlyConfigured(f"{variable} is not an unencrypted PEM private key: {exc}") from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ImproperlyConfigured(f"{variable} must be an RSA key (tokens are signed with RS256)")
+    return text
+
+
+def rsa_public_key_pem(variable: str, value: str) -> str:
+    """``value`` as a PEM RSA public key, or ``ImproperlyConfigured`` naming ``variable``."""
+    text = pem(value)
+    try:
+        key = serialization.load_pem_public_key(text.encode())
+    except (ValueError, TypeError) as exc:
+        raise ImproperlyConfigured(f"{variable} is not a PEM public key: {exc}") from None
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise ImproperlyConfigured(f"{variable} must be an RSA key (tokens are signed with RS256)")
+    return text
+
+
+def rsa_public_keys_pem(variable: str, value: str) -> list[str]:
+    """``value`` as one or several PEM RSA public keys, one after another; ``ImproperlyConfigured`` naming ``variable``.
+
+    Several keys are accepted side by side while the signing key is rotated.
+    A bad one is named by its place: ``JWT_PUBLIC_KEY (key 2 of 2)``.
+    Duplicates are dropped.
+    """
+    try:
+        blocks = pem_blocks(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{variable} is not a PEM public key, nor several one after another: {exc}") from None
+    keys: dict[str, str] = {}
+    for number, block in enumerate(blocks, start=1):
+        name = variable if len(blocks) == 1 else f"{variable} (key {number} of {len(blocks)})"
+        text = rsa_public_key_pem(name, block)
+        keys.setdefault(key_id(text), text)
+    return list(keys.values())
+
+
+def signer_public_keys(private_pem: str, public_value: str) -> list[str]:
+    """The auth service's ``JWT_PUBLIC_KEYS``: its signing key's public half, then those of ``JWT_PUBLIC_KEY`` (a rotation)."""
+    listed = rsa_public_keys_pem("JWT_PUBLIC_KEY", public_value) if public_value.strip() else []
+    return accepted_public_keys(private_pem, listed)
+
+
+def verifier_public_keys(public_value: str, local_keys_dir: Path | None = None) -> list[str]:
+    """The gateway's ``JWT_PUBLIC_KEYS``: those of ``JWT_PUBLIC_KEY``; unset, the local pair's public half."""
+    if public_value or local_keys_dir is None:
+        return rsa_public_keys_pem("JWT_PUBLIC_KEY", public_value)
+    return [local_key_pair(local_keys_dir)[1]]

@@ -1,0 +1,61 @@
+"""What the users and auth services share and the gateway has not: a database, an admin, internal callers.
+
+Each service adds its apps, databases (``common.env.service_databases``) and who may call it
+(``INTERNAL_AUTH_CALLERS``).
+"""
+
+# DJANGO APPS: sessions, messages and the admin for support staff; static files for the admin
+# ------------------------------------------------------------------------------
+DJANGO_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+]
+# Installed after DJANGO_APPS; the users service puts its own admin site's config here.
+ADMIN_APPS = ["django.contrib.admin"]
+
+# MIDDLEWARE: every /api/ and /internal/ request must carry the gateway's (or a peer's) assertion
+# ------------------------------------------------------------------------------
+# The assertion is checked after the request id and the metrics, so a refused request is logged and counted.
+MIDDLEWARE = [
+    "common.middleware.RequestIdMiddleware",
+    "common.metrics.MetricsMiddleware",
+    "common.internal_auth.InternalAuthMiddleware",
+    "common.middleware.BodySizeLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# PASSWORDS (staff accounts in ``default``)
+# ------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# METRICS: the outbox backlog and parked messages, read when /metrics is scraped
+# ------------------------------------------------------------------------------
+METRICS_SCRAPE_COLLECTORS = ["common.events.metrics.EventTablesCollector"]
