@@ -108,13 +108,14 @@ def report_dir(tmp_path) -> Path:
 
 
 @pytest.fixture
-def migrate_from_sqlite(report_dir):
-    """``migrate_from_sqlite(path, *options)``: the command as ``manage.py`` runs it; a ``CommandRun``."""
+def migrate_from_sqlite(report_dir, import_command):
+    """``migrate_from_sqlite(path, *options)``: the command as ``manage.py`` runs it; a ``CommandRun``.
+
+    ``import_command`` is the project's own command class, a fixture of the project's tests.
+    """
 
     def run(path: Path, *options: str) -> CommandRun:
-        from legacy_import.management.commands.migrate_from_sqlite import Command  # the project's own
-
-        command = Command()
+        command = import_command()
         stdout, stderr = io.StringIO(), io.StringIO()
         call_command(command, str(path), "--report-dir", str(report_dir), *options, stdout=stdout, stderr=stderr)
         return CommandRun(command.exit_status, stdout.getvalue(), stderr.getvalue())
@@ -123,13 +124,11 @@ def migrate_from_sqlite(report_dir):
 
 
 @pytest.fixture
-def report_rows(report_dir):
+def report_rows(report_dir, import_command):
     """``report_rows(kind="report")``: the report file's rows as dicts."""
 
-    from legacy_import.management.commands.migrate_from_sqlite import Command
-
     def read(kind: str = "report") -> list[dict[str, str]]:
-        with (report_dir / f"legacy-import-{Command.mapping.service}-{kind}.csv").open(encoding="utf-8") as file:
+        with (report_dir / f"legacy-import-{import_command.mapping.service}-{kind}.csv").open(encoding="utf-8") as file:
             return list(csv.DictReader(file))
 
     return read
