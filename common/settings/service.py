@@ -4,6 +4,8 @@ Each service adds its apps, databases (``common.env.service_databases``) and who
 (``INTERNAL_AUTH_CALLERS``).
 """
 
+from common.settings.core import REST_FRAMEWORK
+
 # DJANGO APPS: sessions, messages and the admin for support staff; static files for the admin
 # ------------------------------------------------------------------------------
 DJANGO_APPS = [
@@ -59,3 +61,15 @@ AUTH_PASSWORD_VALIDATORS = [
 # METRICS: the outbox backlog and parked messages, read when /metrics is scraped
 # ------------------------------------------------------------------------------
 METRICS_SCRAPE_COLLECTORS = ["common.events.metrics.EventTablesCollector"]
+
+# API SCHEMA: each service's OpenAPI document (drf-spectacular), which the gateway merges into the public one
+# ------------------------------------------------------------------------------
+# A service adds its TITLE and DESCRIPTION to SPECTACULAR_SETTINGS.
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
+SPECTACULAR_SETTINGS = {
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+    },
+}

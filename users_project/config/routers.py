@@ -4,12 +4,7 @@ from common.routers import ServiceDatabaseRouter
 
 
 class UsersRouter(ServiceDatabaseRouter):
-    """The service's apps in the ``users`` database; Django's own tables in ``default``.
-
-    ``users``: profiles and preferences; ``events``: the event tables (``common``'s
-    migrations create them); ``users_import``:
-    where the import of the monolith's users.db stands.
-    """
+    """Profiles, preferences, the event tables and the import's state in ``users``; the rest in ``default``."""
 
     alias = "users"
     app_labels = frozenset({"users", "common", "events", "users_import"})

@@ -6,13 +6,13 @@ from common.env import env, service_databases, state_dir
 from common.log import logging_config
 from common.settings.celery import *  # noqa: F403
 from common.settings.core import *  # noqa: F403
-from common.settings.core import LOG_LEVEL, REDIS_URL, REST_FRAMEWORK
+from common.settings.core import LOG_LEVEL, REDIS_URL
 from common.settings.events import *  # noqa: F403
 from common.events.schedule import events_beat_schedule
 from common.settings.helpers import redis_cache
 from common.settings.jwt import *  # noqa: F403
 from common.settings.service import *  # noqa: F403
-from common.settings.service import ADMIN_APPS, DJANGO_APPS
+from common.settings.service import ADMIN_APPS, DJANGO_APPS, SPECTACULAR_SETTINGS
 
 SERVICE_NAME = "auth"
 
@@ -45,14 +45,12 @@ LOGGING = logging_config(SERVICE_NAME, LOG_LEVEL)
 
 # EVENTS THIS SERVICE CONSUMES: type -> the service function applying it (common.events)
 # ------------------------------------------------------------------------------
-# The users service owns the user: its email, name and whether it may log in.
-EVENTS_HANDLERS = {
-    "user.registered": "credentials.services.credential_apply_user_event",
-    "user.profile.updated": "credentials.services.credential_apply_user_event",
-    "user.deactivated": "credentials.services.credential_apply_user_event",
-    "user.reactivated": "credentials.services.credential_apply_user_event",
-    "user.deleted": "credentials.services.credential_apply_user_event",
-}
+# The users service owns the user: its email, name and whether it may log in. One
+# function applies each of its user's states.
+EVENTS_HANDLERS = dict.fromkeys(
+    ["user.registered", "user.profile.updated", "user.deactivated", "user.reactivated", "user.deleted"],
+    "credentials.services.credential_apply_user_event",
+)
 # Retried for as long as it lasts, never parked: Redis refusing the revocation writes.
 EVENTS_INFRASTRUCTURE_ERRORS = ["common.revocation.RevocationUnavailable"]
 
@@ -74,15 +72,10 @@ LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
 
 # API SCHEMA: the gateway merges each service's document into the public one
 # ------------------------------------------------------------------------------
-REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
 SPECTACULAR_SETTINGS = {
+    **SPECTACULAR_SETTINGS,
     "TITLE": "Auth service",
     "DESCRIPTION": "Login, tokens, logout and password changes of the accounts platform.",
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
-    },
 }
 
 # TOKENS: the private key signs; each settings module below says where it comes from

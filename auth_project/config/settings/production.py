@@ -1,8 +1,4 @@
-"""Production settings: every secret and address comes from the environment, with no default.
-
-Start-up fails with one message naming every variable that is missing
-(``common.settings.requirements.production_requirements``).
-"""
+"""Production settings of the auth service: the only holder of the private key that signs users' tokens."""
 
 from common.settings.helpers import rsa_private_key_pem, signer_public_keys
 from common.settings.requirements import production_requirements
@@ -13,15 +9,14 @@ from .base import DATABASES, INTERNAL_AUTH_CALLERS, JWT_PUBLIC_KEY, SERVICE_NAME
 # After base, so HTTPS, HSTS and secure cookies override it.
 from common.settings.production import *  # noqa: E402, F403, I001
 
-# REQUIRED
+# REQUIRED, with no default (common.settings.requirements.production_requirements)
 # ------------------------------------------------------------------------------
-# The key this service signs its X-Internal-Auth with, and its callers' (common.internal_auth).
 _required = production_requirements(SERVICE_NAME, INTERNAL_AUTH_CALLERS, DATABASES, ["REDIS_URL", "JWT_PRIVATE_KEY"])
+INTERNAL_AUTH_KEYS = _required.internal_auth_keys
 SECRET_KEY = _required.secret_key
 ALLOWED_HOSTS = _required.allowed_hosts
-INTERNAL_AUTH_KEYS = _required.internal_auth_keys
 
-# TOKENS: only this service holds the private key; the gateway gets the public half as JWT_PUBLIC_KEY
+# TOKENS: the gateway gets the public half as JWT_PUBLIC_KEY
 # ------------------------------------------------------------------------------
 JWT_PRIVATE_KEY = rsa_private_key_pem("JWT_PRIVATE_KEY", _required.values["JWT_PRIVATE_KEY"])
 # Optional: while a key is rotated, the gateway's JWT_PUBLIC_KEY value (old and new keys).

@@ -7,12 +7,12 @@ from common.env import env, service_databases, state_dir
 from common.log import logging_config
 from common.settings.celery import *  # noqa: F403
 from common.settings.core import *  # noqa: F403
-from common.settings.core import LOG_LEVEL, REDIS_URL, REST_FRAMEWORK
+from common.settings.core import LOG_LEVEL, REDIS_URL
 from common.settings.events import *  # noqa: F403
 from common.events.schedule import events_beat_schedule
 from common.settings.helpers import redis_cache
 from common.settings.service import *  # noqa: F403
-from common.settings.service import DJANGO_APPS
+from common.settings.service import DJANGO_APPS, SPECTACULAR_SETTINGS
 
 SERVICE_NAME = "users"
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -96,17 +96,12 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
 ]
 
-# API AND ITS SCHEMA
+# API SCHEMA: the gateway merges each service's document into the public one
 # ------------------------------------------------------------------------------
-REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
 SPECTACULAR_SETTINGS = {
+    **SPECTACULAR_SETTINGS,
     "TITLE": "Users service",
     "DESCRIPTION": "Registration, profiles and preferences, as the gateway serves them under /api/.",
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
-    },
 }
 
 # AUTH SERVICE: where registration stores the credentials (users.services)
@@ -132,13 +127,11 @@ LOGGING = logging_config(SERVICE_NAME, LOG_LEVEL)
 
 # EVENTS THIS SERVICE CONSUMES: type -> the service function applying it (common.events)
 # ------------------------------------------------------------------------------
-# The auth service's events feed the sign-in activity support staff read.
-EVENTS_HANDLERS = {
-    "auth.login.success": "users.services.user_activity_record",
-    "auth.login.failed": "users.services.user_activity_record",
-    "auth.logout": "users.services.user_activity_record",
-    "auth.password.changed": "users.services.user_activity_record",
-}
+# The auth service's sign-in facts feed the activity support staff read, all recorded alike.
+EVENTS_HANDLERS = dict.fromkeys(
+    ["auth.login.success", "auth.login.failed", "auth.logout", "auth.password.changed"],
+    "users.services.user_activity_record",
+)
 
 # EDGE READS: the gateway serves users' own GETs from copies while their revision is current
 # ------------------------------------------------------------------------------
