@@ -56,8 +56,8 @@ class JsonLogger(Logger):
 
     gunicorn's own ``access()`` first builds a dict of every request header,
     response header and environ entry (``atoms()``) for its format string to
-    pick from: 42 µs of CPU a request against 17 µs for this line, which reads
-    only the fields above (``bench/access_log.py``). ``GUNICORN_ACCESS_LOG=false``
+    pick from; this reads only the fields above (``bench/access_log.py``,
+    docs/performance.md). ``GUNICORN_ACCESS_LOG=false``
     turns the log off; below ``LOG_LEVEL=INFO`` it is off too.
     """
 

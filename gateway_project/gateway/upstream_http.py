@@ -3,11 +3,10 @@
 Every forwarded request passes through here, so it does only what forwarding
 needs: write the request, read the status line, the header lines and the body
 (by ``Content-Length``, chunked, or to the end of the connection), and keep the
-connection for the next request when HTTP/1.1 allows it. urllib3 over
-``http.client`` spent 0.45-0.5 ms of CPU per request on this, most of it parsing
-headers through the ``email`` package; this spends under 0.1 ms
-(docs/performance.md). Redirects, retries, decompression and proxies are not
-forwarding's business: the gateway relays what the upstream said.
+connection for the next request when HTTP/1.1 allows it: a fraction of the CPU
+urllib3 over ``http.client`` spends (docs/performance.md). Redirects, retries,
+decompression and proxies are not forwarding's business: the gateway relays what
+the upstream said.
 
 Failures are told apart the way ``forward`` decides what to do next:
 ``ConnectFailed`` (nothing was sent), ``ReadTimedOut``, ``ConnectionLost``
