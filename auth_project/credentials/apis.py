@@ -17,7 +17,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.serializers import BAD_REQUEST, EMAIL_MAX_LENGTH, PASSWORD_MAX_LENGTH, ErrorSerializer, iso_utc
+from common.serializers import (
+    BAD_REQUEST,
+    EMAIL_MAX_LENGTH,
+    PASSWORD_MAX_LENGTH,
+    SERVICE_UNAVAILABLE,
+    ErrorSerializer,
+    iso_utc,
+)
 from credentials import logins, selectors, services, sessions
 from credentials.permissions import EndUserRequired, UsersServiceOnly
 from credentials.serializers import (
@@ -36,9 +43,6 @@ from credentials.serializers import (
 
 BEARER = [{"bearerAuth": []}]
 TAGS = ["auth"]
-SERVICE_UNAVAILABLE = {503: ErrorSerializer}
-
-
 def _token_pair(tokens: sessions.TokenPair) -> dict:
     return {"token": tokens.access, "refresh": tokens.refresh}
 

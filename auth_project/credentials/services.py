@@ -23,8 +23,7 @@ from common.errors import ApiError, LegacyValidationError, legacy_field_error
 from common.events.envelope import Event
 from common.revocation import client_for, set_minimum_version
 from common.sql import select_by_key_for_update, update_by_key
-from credentials.logins import (  # credential_login: legacy_import's tests import it from here
-    credential_login,  # noqa: F401
+from credentials.logins import (
     password_attempt_failed,
     password_attempt_refusal,
     password_attempt_refused,

@@ -12,7 +12,7 @@ from common.errors import ApiError
 from common.legacy_import.exit_codes import EXIT_CLEAN, EXIT_NEEDS_ATTENTION
 from common.legacy_testing import LONG_PASSWORD, bcryptjs_hash, legacy_users
 from credentials.models import Credential
-from credentials.services import credential_login
+from credentials.logins import credential_login
 from legacy_import.models import LegacyRowState
 
 pytestmark = pytest.mark.django_db(databases=["default", "credentials"])
