@@ -25,11 +25,13 @@ The gateway drops any ``X-Internal-Auth`` a client sends and sets its own.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 
 import jwt
 from django.conf import settings
+from jwt.algorithms import HMACAlgorithm
 
 from common.errors import error_response
 from common.request_context import current_request_id
@@ -40,6 +42,33 @@ INTERNAL_AUTH_TTL = 30
 # Paths a service serves without the internal credential: probes and the staff admin.
 PUBLIC_PATH_PREFIXES = ("/health", "/ready", "/admin/", "/static/", "/metrics")
 _REQUIRED_CLAIMS = ["iss", "aud", "iat", "exp", "method", "path"]
+
+
+class _HMACKeysChecked(HMACAlgorithm):
+    """PyJWT's HMAC, checking each key once.
+
+    PyJWT checks the key on every signature and every verification (that it is
+    no PEM, SSH, DER or JWK key), which costs more than the HMAC itself; the
+    keys here are the few of ``INTERNAL_AUTH_KEYS``. A refused key is not
+    remembered: it is refused again each time.
+    """
+
+    @functools.lru_cache(maxsize=32)
+    def prepare_key(self, key: str | bytes) -> bytes:
+        return super().prepare_key(key)
+
+
+def _codec() -> jwt.PyJWT:
+    """PyJWT with HS256 from :class:`_HMACKeysChecked`; every other check PyJWT's own."""
+    signatures = jwt.PyJWS(algorithms=[ALGORITHM])
+    signatures.unregister_algorithm(ALGORITHM)
+    signatures.register_algorithm(ALGORITHM, _HMACKeysChecked(HMACAlgorithm.SHA256))
+    codec = jwt.PyJWT()
+    codec._jws = signatures  # PyJWT keeps its PyJWS here (pinned: requirements/); test_internal_auth holds it
+    return codec
+
+
+_CODEC = _codec()
 
 
 class InternalAuthError(Exception):
@@ -90,7 +119,7 @@ def sign_internal(
         claims["rid"] = request_id
     if user_id is not None:
         claims.update(sub=str(user_id), email=email, jti=jti, token_exp=token_exp)
-    return jwt.encode(
+    return _CODEC.encode(
         claims, key or settings.INTERNAL_AUTH_KEYS[issuer], algorithm=ALGORITHM, headers={"kid": issuer}
     )
 
@@ -110,7 +139,7 @@ def verify_internal(
         key = keys.get(caller) if isinstance(caller, str) else None
         if not key:
             raise InternalAuthError("signed by no caller this service knows")
-        claims = jwt.decode(
+        claims = _CODEC.decode(
             value, key, algorithms=[ALGORITHM], audience=audience, options={"require": _REQUIRED_CLAIMS}
         )
     except jwt.PyJWTError as exc:

@@ -3,6 +3,7 @@ import time
 import jwt
 import pytest
 from django.test import override_settings
+from jwt.algorithms import HMACAlgorithm
 
 from common.internal_auth import (
     INTERNAL_AUTH_HEADER,
@@ -82,6 +83,29 @@ def test_a_service_checks_only_with_the_keys_it_holds():
 
     with pytest.raises(InternalAuthError):
         verify_internal(value, "auth", method="POST", path="/internal/credentials", keys={"gateway": GATEWAY_KEY})
+
+
+def test_each_key_is_checked_once_however_many_assertions_it_signs_and_verifies(monkeypatch):
+    checked = []
+    prepare_key = HMACAlgorithm.prepare_key
+    monkeypatch.setattr(HMACAlgorithm, "prepare_key", lambda self, key: checked.append(key) or prepare_key(self, key))
+    key = "a-key-only-this-test-signs-with-long-enough"
+
+    for _ in range(3):
+        value = sign(key=key)
+        assert verify_internal(value, "users", method="GET", path="/api/profile", keys={"gateway": key})["iss"] == "gateway"
+
+    assert checked == [key]
+
+
+def test_a_key_pyjwt_refuses_is_refused_every_time():
+    public_pem = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n"
+
+    for _ in range(2):
+        with pytest.raises(jwt.InvalidKeyError):
+            sign(key=public_pem)
+        with pytest.raises(InternalAuthError):
+            verify_internal(sign(), "users", method="GET", path="/api/profile", keys={"gateway": public_pem})
 
 
 def test_the_callers_of_a_path_are_those_of_its_longest_prefix():
