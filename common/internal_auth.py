@@ -25,13 +25,16 @@ The gateway drops any ``X-Internal-Auth`` a client sends and sets its own.
 
 from __future__ import annotations
 
+import binascii
 import functools
+import re
 import time
 from dataclasses import dataclass
 
 import jwt
 from django.conf import settings
 from jwt.algorithms import HMACAlgorithm
+from jwt.utils import base64url_decode, base64url_encode
 
 from common.errors import error_response
 from common.request_context import current_request_id
@@ -58,17 +61,48 @@ class _HMACKeysChecked(HMACAlgorithm):
         return super().prepare_key(key)
 
 
-def _codec() -> jwt.PyJWT:
-    """PyJWT with HS256 from :class:`_HMACKeysChecked`; every other check PyJWT's own."""
-    signatures = jwt.PyJWS(algorithms=[ALGORITHM])
+_BASE64URL_SEGMENT = re.compile(rb"[A-Za-z0-9_-]*(=*)")
+
+
+class _Signatures(jwt.PyJWS):
+    """PyJWS whose segments are checked by a regular expression instead of a loop over each character.
+
+    The same verdicts as PyJWT's own check (padding of at most two ``=`` on a
+    whole number of quadruples, the base64url alphabet, the canonical encoding),
+    held equal to it by ``common/tests/test_internal_auth.py``; PyJWT's Python loop
+    cost ~50 µs for an assertion's payload, twice per request.
+    """
+
+    @staticmethod
+    def _decode_base64url_segment(segment: bytes, name: str) -> bytes:
+        match = _BASE64URL_SEGMENT.fullmatch(segment)
+        padding = len(match.group(1)) if match else 0
+        stripped = segment[: len(segment) - padding]
+        if match is None or padding > 2 or (padding and len(segment) % 4) or len(stripped) % 4 == 1:
+            raise jwt.DecodeError(f"Invalid {name} padding")
+        try:
+            decoded = base64url_decode(stripped)
+        except binascii.Error as exc:
+            raise jwt.DecodeError(f"Invalid {name} padding") from exc
+        if base64url_encode(decoded) != stripped:
+            raise jwt.DecodeError(f"Invalid {name} padding")
+        return decoded
+
+
+def _codec() -> tuple[_Signatures, jwt.PyJWT]:
+    """(signatures, tokens): :class:`_Signatures` with HS256 from :class:`_HMACKeysChecked`, and PyJWT over it.
+
+    Every other check is PyJWT's own.
+    """
+    signatures = _Signatures(algorithms=[ALGORITHM])
     signatures.unregister_algorithm(ALGORITHM)
     signatures.register_algorithm(ALGORITHM, _HMACKeysChecked(HMACAlgorithm.SHA256))
     codec = jwt.PyJWT()
     codec._jws = signatures  # PyJWT keeps its PyJWS here (pinned: requirements/); test_internal_auth holds it
-    return codec
+    return signatures, codec
 
 
-_CODEC = _codec()
+_SIGNATURES, _CODEC = _codec()
 
 
 class InternalAuthError(Exception):
@@ -135,7 +169,7 @@ def verify_internal(
     """
     keys = settings.INTERNAL_AUTH_KEYS if keys is None else keys
     try:
-        caller = jwt.get_unverified_header(value).get("kid")
+        caller = _SIGNATURES.get_unverified_header(value).get("kid")
         key = keys.get(caller) if isinstance(caller, str) else None
         if not key:
             raise InternalAuthError("signed by no caller this service knows")

@@ -8,6 +8,7 @@ from jwt.algorithms import HMACAlgorithm
 from common.internal_auth import (
     INTERNAL_AUTH_HEADER,
     InternalAuthError,
+    _Signatures,
     callers_for,
     end_user_from_claims,
     sign_internal,
@@ -106,6 +107,22 @@ def test_a_key_pyjwt_refuses_is_refused_every_time():
             sign(key=public_pem)
         with pytest.raises(InternalAuthError):
             verify_internal(sign(), "users", method="GET", path="/api/profile", keys={"gateway": public_pem})
+
+
+@pytest.mark.parametrize(
+    "segment",
+    [b"", b"e30", b"eyJhIjoxfQ", b"eyJhIjoxfQ==", b"eyJhIjoxfQ=", b"eyJhIjoxfQ===", b"QQ", b"QR", b"QQ==", b"QQ=",
+     b"QUI=", b"QUJD", b"Q", b"QUJDR", b"QU+D", b"QU/D", b"QU!D", b"QU D", b"QU\nD", b"=", b"==", b"QQ=A",
+     "é".encode(), b"-_-_", b"____", b"AAAA====", b"QUJDRA", b"QUJDRB"],
+)
+def test_segments_are_read_as_pyjwt_reads_them(segment):
+    def verdict(decode):
+        try:
+            return decode(segment, "payload")
+        except jwt.DecodeError as exc:
+            return str(exc)
+
+    assert verdict(_Signatures._decode_base64url_segment) == verdict(jwt.PyJWS._decode_base64url_segment)
 
 
 def test_the_callers_of_a_path_are_those_of_its_longest_prefix():
