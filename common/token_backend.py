@@ -49,7 +49,7 @@ def _arguments(algorithm: str, signing_key: str, verifying_key: str) -> tuple:
 
 
 class KeySetTokenBackend(TokenBackend):
-    """Verifies with the public key a token's ``kid`` names, in its algorithm; signs (given a private key) naming its own.
+    """Verifies with the key a token's ``kid`` names, in that key's algorithm; signs (given a private key) naming its own.
 
     Its own ``algorithm`` is the signing key's (a verifier's: its first key's).
     """

@@ -79,7 +79,7 @@ def _algorithm(variable: str, key) -> str:
 
 
 def private_key_pem(variable: str, value: str) -> str:
-    """``value`` as a PEM private key tokens can be signed with (RSA, EC P-256), or ``ImproperlyConfigured`` naming ``variable``."""
+    """``value`` as a PEM private key that signs tokens (RSA, EC P-256); ``ImproperlyConfigured`` naming ``variable``."""
     text = pem(value)
     try:
         key = serialization.load_pem_private_key(text.encode(), password=None)
@@ -90,7 +90,7 @@ def private_key_pem(variable: str, value: str) -> str:
 
 
 def public_key_pem(variable: str, value: str) -> str:
-    """``value`` as a PEM public key tokens can be verified with (RSA, EC P-256), or ``ImproperlyConfigured`` naming ``variable``."""
+    """``value`` as a PEM public key that verifies tokens (RSA, EC P-256); ``ImproperlyConfigured`` naming ``variable``."""
     text = pem(value)
     try:
         key = serialization.load_pem_public_key(text.encode())
