@@ -13,7 +13,7 @@ from django.contrib.auth.hashers import make_password
 from rest_framework.test import APIClient
 
 from common.emails import canonical_email
-from common.jwt_keys import local_key_pair
+from common.jwt_keys import local_key_pair, new_private_key_pem, public_pem_from_private
 from common.internal_auth import sign_internal
 from common.testing import InternalAuthClientMixin
 from credentials.models import Credential
@@ -114,13 +114,26 @@ def new_signing_key(tmp_path_factory) -> tuple[str, str]:
     return local_key_pair(tmp_path_factory.mktemp("new-signing-key"))
 
 
-@pytest.fixture
-def rotation(settings, new_signing_key):
+@pytest.fixture(scope="session")
+def rsa_signing_key() -> tuple[str, str]:
+    """(private PEM, public PEM) of an RSA key, as the auth service signed with (RS256) before ES256."""
+    private = new_private_key_pem("RS256")
+    return private, public_pem_from_private(private)
+
+
+@pytest.fixture(params=["rsa-to-ec", "ec-to-ec"])
+def rotation(request, settings, new_signing_key, rsa_signing_key):
     """Steps of a signing-key rotation, applied to this test's settings (restored afterwards).
 
-    ``switch()``: sign with the new key, the old one still accepted; ``retire()``:
-    the old key no longer accepted. ``old`` and ``new`` are the public keys.
+    Twice: from an RSA key (the rotation every deployment signing RS256 makes to
+    ES256), and from the test settings' EC key. Before ``switch()`` the old key
+    signs; ``switch()``: sign with the new key (EC), the old one still accepted;
+    ``retire()``: the old key no longer accepted. ``old`` and ``new`` are the
+    public keys.
     """
+    if request.param == "rsa-to-ec":
+        settings.JWT_PRIVATE_KEY, old_public = rsa_signing_key
+        settings.JWT_PUBLIC_KEYS = [old_public]
     old_public = settings.JWT_PUBLIC_KEYS[0]
     new_private, new_public = new_signing_key
 

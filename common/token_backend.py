@@ -3,10 +3,17 @@
 The auth service signs with its one private key and names it in every token's
 header. Verifiers (the gateway; the auth service for refresh tokens) may accept
 several public keys at once while the signing key is rotated, and pick the one
-a token names. Everything else is SimpleJWT's own validation (``decode`` and
-the token classes): the algorithm is RS256 only (so ``alg: none`` and HS256
-keyed with a public key are refused by PyJWT), the signature, ``exp``, then the
-token type and ``jti``. Audience, issuer and leeway come from ``SIMPLE_JWT``.
+a token names. Each key has its own algorithm, fixed by its type
+(``common.jwt_keys.key_algorithm``: ES256 for an EC P-256 key, RS256 for an RSA
+key), so an RSA key and an EC key can be accepted side by side while one
+replaces the other.
+
+Everything else is SimpleJWT's own validation: a token is decoded by a plain
+SimpleJWT ``TokenBackend`` holding the key it names and that key's algorithm
+only, so a header saying anything else (``none``, HS256 keyed with a public
+key, RS256 naming an EC key, ES256 naming an RSA key) is refused by PyJWT;
+then the signature, ``exp``, and in the token classes the token type and
+``jti``. Audience, issuer and leeway come from ``SIMPLE_JWT``.
 
 A token is refused (``TokenBackendError``, "Token is invalid") when its ``kid``
 names no accepted key, or when it has none and several keys are accepted:
@@ -24,44 +31,57 @@ from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.exceptions import TokenBackendError
 from rest_framework_simplejwt.settings import api_settings
 
-from common.jwt_keys import key_id, public_pem_from_private
+from common.jwt_keys import key_algorithm, key_id, public_pem_from_private
 
-# The keys are RSA keys, so this is the one algorithm: a token saying anything
-# else (``none``, HS256 keyed with a public key) is refused by PyJWT.
-ALGORITHM = "RS256"
+
+def _arguments(algorithm: str, signing_key: str, verifying_key: str) -> tuple:
+    """``TokenBackend``'s arguments: these keys, ``SIMPLE_JWT``'s audience, issuer and leeway."""
+    return (
+        algorithm,
+        signing_key,
+        verifying_key,
+        api_settings.AUDIENCE,
+        api_settings.ISSUER,
+        None,  # no JWKS client: the keys are configured, never fetched
+        api_settings.LEEWAY,
+        api_settings.JSON_ENCODER,
+    )
 
 
 class KeySetTokenBackend(TokenBackend):
-    """Verifies with the public key a token's ``kid`` names; signs (when given a private key) naming its own."""
+    """Verifies with the key a token's ``kid`` names, in that key's algorithm; signs (given a private key) naming its own.
+
+    Its own ``algorithm`` is the signing key's (a verifier's: its first key's).
+    """
 
     def __init__(self, *, public_keys: tuple[str, ...], signing_key: str = "") -> None:
         if not public_keys:
             raise ValueError("at least one public key is needed")
-        super().__init__(
-            ALGORITHM,
-            signing_key,
-            public_keys[0],
-            api_settings.AUDIENCE,
-            api_settings.ISSUER,
-            None,  # no JWKS client: the keys are configured, never fetched
-            api_settings.LEEWAY,
-            api_settings.JSON_ENCODER,
-        )
-        self.verifying_keys = {key_id(pem): self._prepare_key(pem) for pem in public_keys}
-        self.kid = key_id(public_pem_from_private(signing_key)) if signing_key else None
-        if self.kid is not None and self.kid not in self.verifying_keys:
+        own_public = public_pem_from_private(signing_key) if signing_key else None
+        super().__init__(*_arguments(key_algorithm(own_public or public_keys[0]), signing_key, public_keys[0]))
+        # One SimpleJWT backend per key, its algorithm the key's; the key prepared once, here.
+        self.verifiers = {key_id(pem): TokenBackend(*_arguments(key_algorithm(pem), "", pem)) for pem in public_keys}
+        for backend in self.verifiers.values():
+            backend.prepared_verifying_key  # noqa: B018 (a cached property: prepared now, not on first use)
+        self.kid = key_id(own_public) if own_public else None
+        if self.kid is not None and self.kid not in self.verifiers:
             raise ValueError("the signing key's public half must be one of the public keys")
 
-    def get_verifying_key(self, token: Any) -> Any:
+    def verifier(self, token: Any) -> TokenBackend:
+        """The backend of the key ``token`` names; ``TokenBackendError`` when it names none of them."""
         try:
             kid = jwt.get_unverified_header(token).get("kid")
         except jwt.PyJWTError as exc:
             raise TokenBackendError(_("Token is invalid")) from exc
-        if kid is None and len(self.verifying_keys) == 1:
-            return next(iter(self.verifying_keys.values()))
-        if not isinstance(kid, str) or kid not in self.verifying_keys:
+        if kid is None and len(self.verifiers) == 1:
+            return next(iter(self.verifiers.values()))
+        if not isinstance(kid, str) or kid not in self.verifiers:
             raise TokenBackendError(_("Token is invalid"))
-        return self.verifying_keys[kid]
+        return self.verifiers[kid]
+
+    def decode(self, token: Any, verify: bool = True) -> dict[str, Any]:
+        """SimpleJWT's ``decode``, by the backend of the key the token names: that key, in that key's algorithm only."""
+        return self.verifier(token).decode(token, verify)
 
     def encode(self, payload: dict[str, Any]) -> str:
         if self.kid is None:
@@ -82,7 +102,7 @@ class KeySetTokenBackend(TokenBackend):
 
 @functools.lru_cache(maxsize=8)
 def key_set_backend(public_keys: tuple[str, ...], signing_key: str = "") -> KeySetTokenBackend:
-    """The backend for these keys, made once (preparing RSA keys is not free).
+    """The backend for these keys, made once (preparing keys is not free).
 
     Keyed by the keys themselves, so settings changed in tests get a backend of their own.
     """

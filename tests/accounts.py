@@ -10,7 +10,7 @@ import uuid
 import jwt
 
 from common.env import internal_auth_key_variable
-from common.jwt_keys import local_key_pair
+from common.jwt_keys import key_algorithm, local_key_pair
 from common.settings.core import LOCAL_INTERNAL_AUTH_KEYS
 from http_client import raw_request
 
@@ -91,6 +91,11 @@ def system_private_key(system) -> str:
 
 def system_public_key(system) -> str:
     return local_key_pair(system.config.var_dir / "keys")[1]
+
+
+def signed(claims: dict, private_key: str) -> str:
+    """``claims`` signed with ``private_key`` in its algorithm (ES256 for an EC key, RS256 for an RSA key)."""
+    return jwt.encode(claims, private_key, algorithm=key_algorithm(private_key))
 
 
 def access_claims(user_id: int, email: str = "nobody@example.com", **changes) -> dict:

@@ -128,5 +128,5 @@ def test_the_signing_keys_are_published_and_verify_a_login_token(gateway):
     assert status == 200
     kid = jwt.get_unverified_header(account["token"]).get("kid")
     [jwk] = [key for key in body["keys"] if key.get("kid") == kid] if kid else body["keys"][:1]
-    public_key = jwt.PyJWK(jwk).key
-    assert jwt.decode(account["token"], public_key, algorithms=["RS256"])["userId"] == account["id"]
+    assert (jwk["kty"], jwk["alg"]) == ("EC", "ES256")
+    assert jwt.decode(account["token"], jwt.PyJWK(jwk), algorithms=["ES256"])["userId"] == account["id"]

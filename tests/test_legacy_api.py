@@ -13,7 +13,6 @@ import json
 import os
 import re
 
-import jwt
 import pytest
 
 from accounts import (
@@ -26,6 +25,7 @@ from accounts import (
     login,
     new_account,
     register,
+    signed,
     system_private_key,
     unique_email,
 )
@@ -228,7 +228,7 @@ def test_get_profile_of_a_user_that_does_not_exist_is_404(running_system, servic
     gateway = services_gateway
     system, _ = running_system
     # A valid token (signed with the system's own key) for a user id nobody has.
-    token = jwt.encode(access_claims(987654321), system_private_key(system), algorithm="RS256")
+    token = signed(access_claims(987654321), system_private_key(system))
 
     assert call(gateway, "GET", "/api/profile", token=token)[0::2] == (404, {"error": "User not found"})
 

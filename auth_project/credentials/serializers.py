@@ -69,7 +69,7 @@ class LoginInputSerializer(serializers.Serializer):
 
 class LoginOutputSerializer(serializers.Serializer):
     message = serializers.CharField(help_text='Always "Login successful".')
-    token = serializers.CharField(help_text="Access token (RS256 JWT).")
+    token = serializers.CharField(help_text="Access token (JWT, ES256 or RS256 by the signing key; kid in the header).")
     refresh = serializers.CharField(help_text="Refresh token, for POST /api/token/refresh.")
     user = LegacyUserOutputSerializer()
 
@@ -79,7 +79,7 @@ class TokenRefreshInputSerializer(serializers.Serializer):
 
 
 class TokenPairOutputSerializer(serializers.Serializer):
-    token = serializers.CharField(help_text="Access token (RS256 JWT).")
+    token = serializers.CharField(help_text="Access token (JWT, ES256 or RS256 by the signing key; kid in the header).")
     refresh = serializers.CharField(help_text="Refresh token, for POST /api/token/refresh.")
 
 
@@ -110,7 +110,7 @@ class PasswordChangeOutputSerializer(serializers.Serializer):
 
 
 class SigningKeySetOutputSerializer(serializers.Serializer):
-    keys = serializers.ListField(child=serializers.DictField(), help_text="RSA public keys as JWKs (RFC 7517).")
+    keys = serializers.ListField(child=serializers.DictField(), help_text="Public keys as JWKs (RFC 7517): EC P-256 (ES256) or RSA (RS256).")
 
 
 # INTERNAL (the users service)

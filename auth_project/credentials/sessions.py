@@ -98,8 +98,9 @@ def token_pair_issue(*, credential: Credential, family: str) -> TokenPair:
 def token_pair_sign(*, credential: Credential, family: str) -> tuple[TokenPair, RefreshTokenRecord]:
     """The signed tokens of :func:`token_pair_issue`, and the record of its refresh token, not saved yet.
 
-    Signing takes two RSA signatures: a caller holding a lock (a transaction
-    that writes) signs first and saves the record inside.
+    Signing takes two signatures (ES256 with an EC key; RS256, much slower, with
+    an RSA key): a caller holding a lock (a transaction that writes) signs first
+    and saves the record inside.
     """
     refresh = SessionRefreshToken()
     access = SessionAccessToken()

@@ -1,4 +1,5 @@
-"""Users' tokens: SimpleJWT's access and refresh tokens, RS256, with the key id in the header.
+"""Users' tokens: SimpleJWT's access and refresh tokens, signed with the signing key's algorithm
+(ES256 for an EC P-256 key, RS256 for an RSA key), with the key id in the header.
 
 Claims (both kinds): ``userId`` (the user id, a number as in the legacy tokens),
 ``ver`` (the credential's token version when issued), ``fam`` (the login

@@ -8,11 +8,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.exceptions import ImproperlyConfigured
 
 from common.env import env, internal_auth_key_variable
-from common.jwt_keys import accepted_public_keys, key_id, local_key_pair, pem_blocks
+from common.jwt_keys import (
+    UnsupportedKey,
+    accepted_public_keys,
+    key_algorithm,
+    key_id,
+    local_key_pair,
+    pem_blocks,
+)
 
 
 def comma_list(value: str) -> list[str]:
@@ -64,34 +70,41 @@ def pem(value: str) -> str:
     return value.strip().replace("\\n", "\n") + "\n"
 
 
-def rsa_private_key_pem(variable: str, value: str) -> str:
-    """``value`` as a PEM RSA private key, or ``ImproperlyConfigured`` naming ``variable``."""
+def _algorithm(variable: str, key) -> str:
+    """The algorithm ``key`` signs with, or ``ImproperlyConfigured`` naming ``variable`` when tokens take no such key."""
+    try:
+        return key_algorithm(key)
+    except UnsupportedKey as exc:
+        raise ImproperlyConfigured(f"{variable} {exc} (tokens are signed with RS256 or ES256)") from None
+
+
+def private_key_pem(variable: str, value: str) -> str:
+    """``value`` as a PEM private key that signs tokens (RSA, EC P-256); ``ImproperlyConfigured`` naming ``variable``."""
     text = pem(value)
     try:
         key = serialization.load_pem_private_key(text.encode(), password=None)
     except (ValueError, TypeError) as exc:
         raise ImproperlyConfigured(f"{variable} is not an unencrypted PEM private key: {exc}") from None
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise ImproperlyConfigured(f"{variable} must be an RSA key (tokens are signed with RS256)")
+    _algorithm(variable, key)
     return text
 
 
-def rsa_public_key_pem(variable: str, value: str) -> str:
-    """``value`` as a PEM RSA public key, or ``ImproperlyConfigured`` naming ``variable``."""
+def public_key_pem(variable: str, value: str) -> str:
+    """``value`` as a PEM public key that verifies tokens (RSA, EC P-256); ``ImproperlyConfigured`` naming ``variable``."""
     text = pem(value)
     try:
         key = serialization.load_pem_public_key(text.encode())
     except (ValueError, TypeError) as exc:
         raise ImproperlyConfigured(f"{variable} is not a PEM public key: {exc}") from None
-    if not isinstance(key, rsa.RSAPublicKey):
-        raise ImproperlyConfigured(f"{variable} must be an RSA key (tokens are signed with RS256)")
+    _algorithm(variable, key)
     return text
 
 
-def rsa_public_keys_pem(variable: str, value: str) -> list[str]:
-    """``value`` as one or several PEM RSA public keys, one after another; ``ImproperlyConfigured`` naming ``variable``.
+def public_keys_pem(variable: str, value: str) -> list[str]:
+    """``value`` as one or several PEM public keys, one after another; ``ImproperlyConfigured`` naming ``variable``.
 
-    Several keys are accepted side by side while the signing key is rotated.
+    Several keys are accepted side by side while the signing key is rotated,
+    RSA and EC alike (each verifies tokens of its own algorithm).
     A bad one is named by its place: ``JWT_PUBLIC_KEY (key 2 of 2)``.
     Duplicates are dropped.
     """
@@ -102,19 +115,35 @@ def rsa_public_keys_pem(variable: str, value: str) -> list[str]:
     keys: dict[str, str] = {}
     for number, block in enumerate(blocks, start=1):
         name = variable if len(blocks) == 1 else f"{variable} (key {number} of {len(blocks)})"
-        text = rsa_public_key_pem(name, block)
+        text = public_key_pem(name, block)
         keys.setdefault(key_id(text), text)
     return list(keys.values())
 
 
 def signer_public_keys(private_pem: str, public_value: str) -> list[str]:
     """The auth service's ``JWT_PUBLIC_KEYS``: its signing key's public half, then those of ``JWT_PUBLIC_KEY`` (a rotation)."""
-    listed = rsa_public_keys_pem("JWT_PUBLIC_KEY", public_value) if public_value.strip() else []
+    listed = public_keys_pem("JWT_PUBLIC_KEY", public_value) if public_value.strip() else []
     return accepted_public_keys(private_pem, listed)
 
 
 def verifier_public_keys(public_value: str, local_keys_dir: Path | None = None) -> list[str]:
     """The gateway's ``JWT_PUBLIC_KEYS``: those of ``JWT_PUBLIC_KEY``; unset, the local pair's public half."""
     if public_value or local_keys_dir is None:
-        return rsa_public_keys_pem("JWT_PUBLIC_KEY", public_value)
+        return public_keys_pem("JWT_PUBLIC_KEY", public_value)
     return [local_key_pair(local_keys_dir)[1]]
+
+
+def simple_jwt(shared: dict, public_keys: list[str], signing_key: str = "") -> dict:
+    """``SIMPLE_JWT``: ``shared`` (``common.settings.jwt``) with the keys and the algorithm they take.
+
+    ``ALGORITHM`` is the signing key's (the auth service), or the first public
+    key's (the gateway, which signs nothing): what SimpleJWT is told must be
+    true, though tokens are signed and verified by ``common.token_backend``,
+    each key in its own algorithm.
+    """
+    return {
+        **shared,
+        "ALGORITHM": key_algorithm(signing_key or public_keys[0]),
+        "SIGNING_KEY": signing_key,
+        "VERIFYING_KEY": public_keys[0],
+    }

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from common.jwt_keys import new_private_key_pem, public_pem_from_private
+from common.tests.keys import UNSUPPORTED, pem_of
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECT_DIRS = {"users": "users_project", "auth": "auth_project", "gateway": "gateway_project"}
@@ -42,21 +42,15 @@ REQUIRED = {
 }
 
 
-def rsa_key_pair() -> tuple[str, str]:
-    """(private PEM, public PEM), RS256 as the auth service signs."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public_pem = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
-    return private_pem, public_pem
+def key_pair_of(algorithm: str) -> tuple[str, str]:
+    """(private PEM, public PEM) of a key signing ``algorithm``: ES256 as keys are made now, RS256 as before."""
+    private_pem = new_private_key_pem(algorithm)
+    return private_pem, public_pem_from_private(private_pem)
 
 
 @pytest.fixture(scope="module")
 def key_pair() -> tuple[str, str]:
-    return rsa_key_pair()
+    return key_pair_of("ES256")
 
 
 @pytest.fixture
@@ -276,29 +270,37 @@ def test_hsts_and_redirect_come_from_the_environment(production_env):
     assert seen["health_over_https"]["hsts"] == "max-age=3600; includeSubDomains"
 
 
-def test_tokens_the_auth_service_signs_verify_with_the_gateways_key(production_env, key_pair):
-    private_pem, public_pem = key_pair
+@pytest.mark.parametrize("algorithm", ["ES256", "RS256"])
+def test_tokens_the_auth_service_signs_verify_with_the_gateways_key(production_env, algorithm):
+    private_pem, public_pem = key_pair_of(algorithm)
     # One line with "\n" escapes, as some secret stores and env files hold a PEM.
-    env = {**production_env, "JWT_PRIVATE_KEY": private_pem.strip().replace("\n", "\\n")}
+    env = {**production_env, "JWT_PRIVATE_KEY": private_pem.strip().replace("\n", "\\n"), "JWT_PUBLIC_KEY": public_pem}
     auth = settings_and_responses("auth", env)["SIMPLE_JWT"]
-    gateway = settings_and_responses("gateway", production_env)["SIMPLE_JWT"]
-    assert auth["ALGORITHM"] == gateway["ALGORITHM"] == "RS256"
+    gateway = settings_and_responses("gateway", env)["SIMPLE_JWT"]
+    assert auth["ALGORITHM"] == gateway["ALGORITHM"] == algorithm
     assert auth["SIGNING_KEY"] == private_pem
     assert auth["VERIFYING_KEY"] == gateway["VERIFYING_KEY"] == public_pem
-    token = jwt.encode({"userId": 7}, auth["SIGNING_KEY"], algorithm="RS256")
-    assert jwt.decode(token, gateway["VERIFYING_KEY"], algorithms=["RS256"]) == {"userId": 7}
+    token = jwt.encode({"userId": 7}, auth["SIGNING_KEY"], algorithm=auth["ALGORITHM"])
+    assert jwt.decode(token, gateway["VERIFYING_KEY"], algorithms=[gateway["ALGORITHM"]]) == {"userId": 7}
 
 
 @pytest.fixture(scope="module")
 def new_key_pair() -> tuple[str, str]:
     """A second pair: the key rotated in."""
-    return rsa_key_pair()
+    return key_pair_of("ES256")
 
 
+@pytest.fixture(scope="module")
+def rsa_key_pair() -> tuple[str, str]:
+    """An RSA pair, as the auth service signed with before ES256: the key rotated out."""
+    return key_pair_of("RS256")
+
+
+@pytest.mark.parametrize("old", ["rsa", "ec"])
 def test_while_rotating_both_sides_accept_old_and_new_keys_and_the_auth_service_signs_with_the_new(
-    production_env, key_pair, new_key_pair
+    production_env, key_pair, rsa_key_pair, new_key_pair, old
 ):
-    old_public, (new_private, new_public) = key_pair[1], new_key_pair
+    old_public, (new_private, new_public) = (rsa_key_pair if old == "rsa" else key_pair)[1], new_key_pair
     # The same value on both sides; the second key on one line with "\n" escapes.
     both = old_public + new_public.strip().replace("\n", "\\n")
     env = {**production_env, "JWT_PRIVATE_KEY": new_private, "JWT_PUBLIC_KEY": both}
@@ -309,6 +311,9 @@ def test_while_rotating_both_sides_accept_old_and_new_keys_and_the_auth_service_
     assert gateway["JWT_PUBLIC_KEYS"] == [old_public, new_public]
     assert auth["JWT_PUBLIC_KEYS"] == [new_public, old_public]  # the signing key's first
     assert auth["SIMPLE_JWT"]["SIGNING_KEY"] == new_private
+    # The auth service signs in its key's algorithm; the gateway names its first key's (it signs nothing).
+    assert auth["SIMPLE_JWT"]["ALGORITHM"] == "ES256"
+    assert gateway["SIMPLE_JWT"]["ALGORITHM"] == ("RS256" if old == "rsa" else "ES256")
 
 
 def test_without_jwt_public_key_the_auth_service_accepts_its_signing_key_only(production_env, key_pair):
@@ -324,6 +329,25 @@ def test_a_bad_key_among_several_is_refused_by_its_place(project, production_env
 
     assert result.returncode != 0
     assert "ImproperlyConfigured: JWT_PUBLIC_KEY (key 2 of 2) is not a PEM public key" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("project", "variable", "value", "message"),
+    [
+        ("auth", "JWT_PRIVATE_KEY", lambda pair: pem_of(UNSUPPORTED["ec-p384"]()),
+         "JWT_PRIVATE_KEY must be an RSA key or an EC P-256 key, not an EC key on secp384r1"),
+        ("gateway", "JWT_PUBLIC_KEY", lambda pair: pem_of(UNSUPPORTED["ed25519"]().public_key()),
+         "JWT_PUBLIC_KEY must be an RSA key or an EC P-256 key, not a key of type Ed25519"),
+        ("auth", "JWT_PUBLIC_KEY", lambda pair: pair[1] + pem_of(UNSUPPORTED["ec-p384"]().public_key()),
+         "JWT_PUBLIC_KEY (key 2 of 2) must be an RSA key or an EC P-256 key, not an EC key on secp384r1"),
+    ],
+    ids=["auth-p384-private", "gateway-ed25519-public", "auth-p384-among-several"],
+)
+def test_a_key_neither_rsa_nor_ec_p256_is_refused_by_name(project, variable, value, message, production_env, key_pair):
+    result = manage_check(project, {**production_env, variable: value(key_pair)})
+
+    assert result.returncode != 0
+    assert f"ImproperlyConfigured: {message} (tokens are signed with RS256 or ES256)" in result.stderr
 
 
 def test_the_auth_service_refuses_to_sign_with_a_key_its_jwt_public_key_does_not_list(

@@ -1,7 +1,8 @@
 """Authentication at the edge: the access token of a token-protected request, checked once, here.
 
-A token is checked with SimpleJWT's own validation (RS256 signature with the
-public key its ``kid`` names among ``JWT_PUBLIC_KEYS``, ``exp`` present and not
+A token is checked with SimpleJWT's own validation (the signature with the
+public key its ``kid`` names among ``JWT_PUBLIC_KEYS``, in that key's algorithm
+only: ES256 for an EC key, RS256 for an RSA key; ``exp`` present and not
 passed, a ``jti``, ``token_type`` "access"; see ``common.token_backend``), then
 against the revocation state in Redis, in one round trip. Tokens the
 monolith issued (HS256, no ``jti`` nor ``ver``) pass while ``LEGACY_JWT_SECRET``
@@ -177,11 +178,12 @@ def _verify(raw: str) -> tuple[Identity, int, str | None, int]:
 def _legacy_claims(raw: str) -> dict:
     """The claims of a token the monolith signed, while its secret is configured; 403 otherwise.
 
-    An RS256 token that failed SimpleJWT's checks (forged, expired, a refresh
-    token, an unknown key) fails here too: only HS256 with the monolith's secret
-    passes, with an ``iat`` (not in the future, before ``LEGACY_JWT_ISSUED_BEFORE``)
-    and an ``exp`` at most ``LEGACY_JWT_MAX_LIFETIME`` after it. As ``exp`` is
-    checked on every use, so is the token's age.
+    A token of the auth service's (ES256 or RS256) that failed SimpleJWT's
+    checks (forged, expired, a refresh token, an unknown key) fails here too:
+    only HS256 with the monolith's secret passes, with an ``iat`` (not in the
+    future, before ``LEGACY_JWT_ISSUED_BEFORE``) and an ``exp`` at most
+    ``LEGACY_JWT_MAX_LIFETIME`` after it. As ``exp`` is checked on every use, so
+    is the token's age.
     """
     if not settings.LEGACY_JWT_SECRET:
         raise token_invalid()

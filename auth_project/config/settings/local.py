@@ -2,14 +2,17 @@
 
 from common.env import var_dir
 from common.jwt_keys import local_key_pair
-from common.settings.helpers import signer_public_keys
+from common.settings.helpers import private_key_pem, signer_public_keys, simple_jwt
 
 from .base import *  # noqa: F403
 from .base import JWT_PRIVATE_KEY, JWT_PUBLIC_KEY, SIMPLE_JWT_SHARED
 
 from common.settings.local import *  # noqa: E402, F403, I001
 
-# The gateway's local settings read the public half from the same directory.
-JWT_PRIVATE_KEY = JWT_PRIVATE_KEY or local_key_pair(var_dir() / "keys")[0]
+# Unset, the local pair; the gateway's local settings read the public half from the same directory.
+if JWT_PRIVATE_KEY:
+    JWT_PRIVATE_KEY = private_key_pem("JWT_PRIVATE_KEY", JWT_PRIVATE_KEY)
+else:
+    JWT_PRIVATE_KEY = local_key_pair(var_dir() / "keys")[0]
 JWT_PUBLIC_KEYS = signer_public_keys(JWT_PRIVATE_KEY, JWT_PUBLIC_KEY)
-SIMPLE_JWT = {**SIMPLE_JWT_SHARED, "SIGNING_KEY": JWT_PRIVATE_KEY, "VERIFYING_KEY": JWT_PUBLIC_KEYS[0]}
+SIMPLE_JWT = simple_jwt(SIMPLE_JWT_SHARED, JWT_PUBLIC_KEYS, JWT_PRIVATE_KEY)

@@ -1,6 +1,6 @@
 """Production settings of the auth service: the only holder of the private key that signs users' tokens."""
 
-from common.settings.helpers import rsa_private_key_pem, signer_public_keys
+from common.settings.helpers import private_key_pem, signer_public_keys, simple_jwt
 from common.settings.requirements import production_requirements
 
 from .base import *  # noqa: F403
@@ -18,7 +18,7 @@ ALLOWED_HOSTS = _required.allowed_hosts
 
 # TOKENS: the gateway gets the public half as JWT_PUBLIC_KEY
 # ------------------------------------------------------------------------------
-JWT_PRIVATE_KEY = rsa_private_key_pem("JWT_PRIVATE_KEY", _required.values["JWT_PRIVATE_KEY"])
+JWT_PRIVATE_KEY = private_key_pem("JWT_PRIVATE_KEY", _required.values["JWT_PRIVATE_KEY"])
 # Optional: while a key is rotated, the gateway's JWT_PUBLIC_KEY value (old and new keys).
 JWT_PUBLIC_KEYS = signer_public_keys(JWT_PRIVATE_KEY, JWT_PUBLIC_KEY)
-SIMPLE_JWT = {**SIMPLE_JWT_SHARED, "SIGNING_KEY": JWT_PRIVATE_KEY, "VERIFYING_KEY": JWT_PUBLIC_KEYS[0]}
+SIMPLE_JWT = simple_jwt(SIMPLE_JWT_SHARED, JWT_PUBLIC_KEYS, JWT_PRIVATE_KEY)

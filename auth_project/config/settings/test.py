@@ -1,11 +1,13 @@
 """Settings for the test suite."""
 
-from common.env import var_dir
+import tempfile
+from pathlib import Path
+
 from common.jwt_keys import local_key_pair
-from common.settings.helpers import signer_public_keys
+from common.settings.helpers import signer_public_keys, simple_jwt
 
 from .base import *  # noqa: F403
-from .base import JWT_PRIVATE_KEY, SIMPLE_JWT_SHARED
+from .base import SIMPLE_JWT_SHARED
 
 SECRET_KEY = "test-only-not-a-secret"
 DEBUG = False
@@ -17,7 +19,9 @@ PASSWORD_HASHERS = [
     "credentials.hashers.LegacyBcryptPasswordHasher",
 ]
 
-JWT_PRIVATE_KEY = JWT_PRIVATE_KEY or local_key_pair(var_dir() / "keys")[0]
-# The signing key only, whatever the environment says; tests that rotate set their own.
+# A key pair made for this run, as a new local pair is (EC P-256), whatever the environment or a
+# developer's var/keys holds; the signing key only. Tests that rotate set their own.
+_JWT_KEYS_DIR = tempfile.TemporaryDirectory(prefix="auth-test-jwt-")
+JWT_PRIVATE_KEY = local_key_pair(Path(_JWT_KEYS_DIR.name))[0]
 JWT_PUBLIC_KEYS = signer_public_keys(JWT_PRIVATE_KEY, "")
-SIMPLE_JWT = {**SIMPLE_JWT_SHARED, "SIGNING_KEY": JWT_PRIVATE_KEY, "VERIFYING_KEY": JWT_PUBLIC_KEYS[0]}
+SIMPLE_JWT = simple_jwt(SIMPLE_JWT_SHARED, JWT_PUBLIC_KEYS, JWT_PRIVATE_KEY)

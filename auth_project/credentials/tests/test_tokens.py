@@ -1,10 +1,10 @@
-"""The tokens as the gateway and the frontends see them: RS256, key id, legacy claims plus ver and fam."""
+"""The tokens as the gateway and the frontends see them: ES256, key id, legacy claims plus ver and fam."""
 
 import jwt
 import pytest
 from django.conf import settings
 
-from common.jwt_keys import key_id
+from common.jwt_keys import key_algorithm, key_id
 from credentials.sessions import token_pair_issue
 
 pytestmark = pytest.mark.django_db(databases=["default", "credentials"])
@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db(databases=["default", "credentials"])
 PUBLIC_KEY = settings.SIMPLE_JWT["VERIFYING_KEY"]
 
 def decode(token: str) -> dict:
-    return jwt.decode(token, PUBLIC_KEY, algorithms=["RS256"])
+    return jwt.decode(token, PUBLIC_KEY, algorithms=["ES256"])
 
 
 def test_the_access_token_carries_the_legacy_claims_and_the_revocation_claims(make_credential, family):
@@ -49,7 +49,7 @@ def test_the_header_names_the_signing_key(make_credential, family):
 
     for token in (tokens.access, tokens.refresh):
         header = jwt.get_unverified_header(token)
-        assert header["alg"] == "RS256"
+        assert header["alg"] == "ES256"
         assert header["kid"] == key_id(PUBLIC_KEY)
 
 
@@ -65,11 +65,16 @@ def test_each_token_has_its_own_id_and_the_refresh_token_is_recorded(make_creden
     assert int(record.expires_at.timestamp()) == refresh["exp"]
 
 
-def test_after_the_switch_tokens_name_the_new_key(make_credential, family, rotation):
+def test_after_the_switch_tokens_name_the_new_key_and_are_signed_in_its_algorithm(make_credential, family, rotation):
+    credential = make_credential()
+    before = token_pair_issue(credential=credential, family=family)
     rotation.switch()
 
-    tokens = token_pair_issue(credential=make_credential(), family=family)
+    tokens = token_pair_issue(credential=credential, family=family)
 
+    assert jwt.get_unverified_header(before.access) == {
+        "alg": key_algorithm(rotation.old), "typ": "JWT", "kid": key_id(rotation.old)
+    }
     for token in (tokens.access, tokens.refresh):
-        assert jwt.get_unverified_header(token)["kid"] == key_id(rotation.new)
-        assert jwt.decode(token, rotation.new, algorithms=["RS256"])["fam"] == family
+        assert jwt.get_unverified_header(token) == {"alg": "ES256", "typ": "JWT", "kid": key_id(rotation.new)}
+        assert jwt.decode(token, rotation.new, algorithms=["ES256"])["fam"] == family

@@ -4,7 +4,7 @@ Start-up fails with one message naming every variable that is missing
 (``common.settings.requirements.production_requirements``).
 """
 
-from common.settings.helpers import verifier_public_keys
+from common.settings.helpers import simple_jwt, verifier_public_keys
 from common.settings.requirements import production_requirements, refuse_short_secret
 
 from .base import *  # noqa: F403
@@ -31,7 +31,7 @@ INTERNAL_AUTH_KEYS = _required.internal_auth_keys
 # ------------------------------------------------------------------------------
 # One PEM, or several one after another while the signing key is rotated.
 JWT_PUBLIC_KEYS = verifier_public_keys(_required.values["JWT_PUBLIC_KEY"])
-SIMPLE_JWT = {**SIMPLE_JWT_SHARED, "SIGNING_KEY": "", "VERIFYING_KEY": JWT_PUBLIC_KEYS[0]}
+SIMPLE_JWT = simple_jwt(SIMPLE_JWT_SHARED, JWT_PUBLIC_KEYS)
 # The monolith's secret, while its tokens are honoured: a short one could be guessed
 # offline from any one of its tokens, and then every user's token forged.
 refuse_short_secret("LEGACY_JWT_SECRET", LEGACY_JWT_SECRET)

@@ -4,6 +4,7 @@ import tempfile
 from pathlib import Path
 
 from common.jwt_keys import local_key_pair
+from common.settings.helpers import simple_jwt
 
 from .base import *  # noqa: F403
 from .base import SIMPLE_JWT_SHARED
@@ -17,7 +18,7 @@ ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 _JWT_KEYS_DIR = tempfile.TemporaryDirectory(prefix="gateway-test-jwt-")
 JWT_TEST_PRIVATE_KEY, _public_key = local_key_pair(Path(_JWT_KEYS_DIR.name))
 JWT_PUBLIC_KEYS = [_public_key]
-SIMPLE_JWT = {**SIMPLE_JWT_SHARED, "SIGNING_KEY": "", "VERIFYING_KEY": _public_key}
+SIMPLE_JWT = simple_jwt(SIMPLE_JWT_SHARED, JWT_PUBLIC_KEYS)
 
 CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
 

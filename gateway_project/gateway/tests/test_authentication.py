@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from jwt.algorithms import RSAAlgorithm
 from django.test import override_settings
+from jwt.algorithms import get_default_algorithms
 
 from common import revocation
 from common.internal_auth import InternalAuthError, verify_internal
-from common.jwt_keys import key_id, local_key_pair
+from common.jwt_keys import key_algorithm, key_id, local_key_pair, new_private_key_pem, public_pem_from_private
 
 from .tokens import LEGACY_SECRET, access_claims, access_token, bearer, legacy_token, new_user_id, sign
 
@@ -89,7 +89,7 @@ def unsigned_token(claims: dict) -> str:
 
 
 def hs256_with_public_key(claims: dict) -> str:
-    """The key-confusion attack: HMAC keyed with the (public) RSA key the gateway verifies with."""
+    """The key-confusion attack: HMAC keyed with the public key the gateway verifies with."""
     signing_input = f"{b64({'alg': 'HS256', 'typ': 'JWT'})}.{b64(claims)}"
     signature = hmac.new(settings.JWT_PUBLIC_KEYS[0].encode(), signing_input.encode(), hashlib.sha256).digest()
     return f"{signing_input}.{b64(signature)}"
@@ -473,7 +473,8 @@ def test_after_a_reactivation_only_tokens_issued_since_pass(client, upstreams, r
         assert client.get("/api/profile", headers=bearer(since)).status_code == 200
 
 
-# SEVERAL KEYS: while the signing key is rotated, each token is checked with the key its kid names
+# SEVERAL KEYS: while the signing key is rotated, each token is checked with the key its kid names, in that
+# key's algorithm: while an RSA key (RS256) is rotated out for an EC key (ES256), both kinds pass
 # ------------------------------------------------------------------------------
 
 
@@ -486,30 +487,39 @@ class KeyPair:
     def kid(self) -> str:
         return key_id(self.public)
 
-    def sign(self, claims: dict, kid="own") -> str:
-        """``claims`` signed with this key (RS256), the header naming ``kid``: this key's own by default, none if ``None``.
+    def sign(self, claims: dict, kid="own", alg: str | None = None) -> str:
+        """``claims`` signed with this key in ``alg`` (its own algorithm by default), the header naming ``kid``.
 
-        Signed by hand, so the header may hold what PyJWT would refuse to write (a ``kid`` that is not a string).
+        ``kid``: this key's own by default, none if ``None``. Signed by hand, so the header may hold what
+        PyJWT would refuse to write (a ``kid`` that is not a string).
         """
-        header = {"alg": "RS256", "typ": "JWT"}
+        header = {"alg": alg or key_algorithm(self.public), "typ": "JWT"}
         if kid is not None:
             header["kid"] = self.kid if kid == "own" else kid
         signing_input = f"{b64(header)}.{b64(claims)}"
-        algorithm = RSAAlgorithm(RSAAlgorithm.SHA256)
+        algorithm = get_default_algorithms()[header["alg"]]
         return f"{signing_input}.{b64(algorithm.sign(signing_input.encode(), algorithm.prepare_key(self.private)))}"
 
 
 @pytest.fixture(scope="module")
 def key_pairs(tmp_path_factory) -> tuple[KeyPair, KeyPair, KeyPair]:
-    """The old key (the test settings' own pair), the new one, and a key no setting ever lists."""
-    directory = tmp_path_factory.mktemp("rotation-keys")
-    new, stranger = (KeyPair(*local_key_pair(directory / name)) for name in ("new", "stranger"))
-    return KeyPair(settings.JWT_TEST_PRIVATE_KEY, settings.JWT_PUBLIC_KEYS[0]), new, stranger
+    """The old key (RSA, as tokens were signed before ES256), the new one (the test settings' own, EC P-256),
+    and a key no setting ever lists (EC)."""
+    old_private = new_private_key_pem("RS256")
+    stranger = KeyPair(*local_key_pair(tmp_path_factory.mktemp("rotation-keys")))
+    new = KeyPair(settings.JWT_TEST_PRIVATE_KEY, settings.JWT_PUBLIC_KEYS[0])
+    return KeyPair(old_private, public_pem_from_private(old_private)), new, stranger
+
+
+def test_the_rotation_is_from_an_rsa_key_to_an_ec_key(key_pairs):
+    old, new, _ = key_pairs
+
+    assert (key_algorithm(old.public), key_algorithm(new.public)) == ("RS256", "ES256")
 
 
 @pytest.fixture
 def rotating(key_pairs):
-    """The gateway accepts the old and the new key."""
+    """The gateway accepts the old key (RSA) and the new one (EC)."""
     old, new, _ = key_pairs
     with override_settings(JWT_PUBLIC_KEYS=[old.public, new.public]):
         yield
@@ -521,16 +531,19 @@ def test_while_rotating_a_token_of_either_key_passes_with_its_kid(client, upstre
         claims = access_claims()
         response = client.get("/api/profile", headers=bearer(key.sign(claims)))
 
-        assert response.status_code == 200, key.kid
+        assert response.status_code == 200, key_algorithm(key.public)
         assert internal_claims(upstreams["users"].received[-1], "users")["sub"] == str(claims["userId"])
 
 
 def _rotation_attacks(old: KeyPair, new: KeyPair, stranger: KeyPair) -> dict[str, str]:
     claims = access_claims()
     now = int(time.time())
-    hs256_header = {"alg": "HS256", "typ": "JWT", "kid": old.kid}
-    signing_input = f"{b64(hs256_header)}.{b64(claims)}"
-    key_confusion = hmac.new(old.public.encode(), signing_input.encode(), hashlib.sha256).digest()
+
+    def key_confusion(key: KeyPair) -> str:
+        """HS256 keyed with ``key``'s public PEM, the header naming ``key``."""
+        signing_input = f"{b64({'alg': 'HS256', 'typ': 'JWT', 'kid': key.kid})}.{b64(claims)}"
+        return f"{signing_input}.{b64(hmac.new(key.public.encode(), signing_input.encode(), hashlib.sha256).digest())}"
+
     return {
         # A valid signature is not enough without saying whose: a token may not choose its key.
         "no-kid-while-several-keys": old.sign(claims, kid=None),
@@ -541,7 +554,12 @@ def _rotation_attacks(old: KeyPair, new: KeyPair, stranger: KeyPair) -> dict[str
         "kid-a-number": old.sign(claims, kid=7),
         "empty-kid": old.sign(claims, kid=""),
         "alg-none-with-a-known-kid": f"{b64({'alg': 'none', 'typ': 'JWT', 'kid': old.kid})}.{b64(claims)}.",
-        "hs256-keyed-with-the-public-key-and-its-kid": f"{signing_input}.{b64(key_confusion)}",
+        "hs256-keyed-with-the-rsa-public-key-and-its-kid": key_confusion(old),
+        "hs256-keyed-with-the-ec-public-key-and-its-kid": key_confusion(new),
+        # A header naming a key in an algorithm other than that key's.
+        "rs256-naming-the-ec-key": old.sign(claims, kid=new.kid),
+        "the-rsa-key-itself-in-rs512": old.sign(claims, alg="RS512"),
+        "the-rsa-key-itself-in-ps256": old.sign(claims, alg="PS256"),
         "expired-with-a-known-kid": new.sign({**claims, "iat": now - 7200, "exp": now - 1}),
         "refresh-token-with-a-known-kid": new.sign({**claims, "token_type": "refresh"}),
         "header-not-an-object": f"{b64(b'[1]')}.{b64(claims)}.{new.sign(claims).rsplit('.', 1)[1]}",
@@ -551,8 +569,9 @@ def _rotation_attacks(old: KeyPair, new: KeyPair, stranger: KeyPair) -> dict[str
 ROTATION_ATTACKS = [
     "no-kid-while-several-keys", "kid-of-an-unknown-key", "unknown-key-claiming-a-known-kid",
     "new-key-claiming-the-old-kid", "kid-not-a-string", "kid-a-number", "empty-kid", "alg-none-with-a-known-kid",
-    "hs256-keyed-with-the-public-key-and-its-kid", "expired-with-a-known-kid", "refresh-token-with-a-known-kid",
-    "header-not-an-object",
+    "hs256-keyed-with-the-rsa-public-key-and-its-kid", "hs256-keyed-with-the-ec-public-key-and-its-kid",
+    "rs256-naming-the-ec-key", "the-rsa-key-itself-in-rs512", "the-rsa-key-itself-in-ps256",
+    "expired-with-a-known-kid", "refresh-token-with-a-known-kid", "header-not-an-object",
 ]
 
 
@@ -566,12 +585,16 @@ def test_while_rotating_a_token_without_a_known_kid_or_valid_signature_is_403(
 
 
 def test_with_one_key_a_token_without_kid_passes_and_one_naming_another_key_is_403(client, upstreams, key_pairs):
-    old, _, stranger = key_pairs
+    old, own, stranger = key_pairs
 
-    assert client.get("/api/profile", headers=bearer(old.sign(access_claims(), kid=None))).status_code == 200
+    assert client.get("/api/profile", headers=bearer(own.sign(access_claims(), kid=None))).status_code == 200
     assert_refused(
-        client.get("/api/profile", headers=bearer(old.sign(access_claims(), kid=stranger.kid))), 403, INVALID
+        client.get("/api/profile", headers=bearer(own.sign(access_claims(), kid=stranger.kid))), 403, INVALID
     )
+    with override_settings(JWT_PUBLIC_KEYS=[old.public]):
+        assert client.get("/api/profile", headers=bearer(old.sign(access_claims(), kid=None))).status_code == 200
+        # The one key's own token, but in another algorithm than the key's.
+        assert_refused(client.get("/api/profile", headers=bearer(old.sign(access_claims(), alg="RS512"))), 403, INVALID)
 
 
 def test_once_the_old_key_is_retired_its_tokens_are_403(client, upstreams, key_pairs):

@@ -9,6 +9,8 @@ import uuid
 import jwt
 from django.conf import settings
 
+from common.jwt_keys import key_algorithm
+
 LEGACY_SECRET = "the-monolith-jwt-secret-of-at-least-32-bytes"
 
 
@@ -34,9 +36,10 @@ def access_claims(user_id: int | None = None, **changes) -> dict:
     return {name: value for name, value in claims.items() if value is not None}
 
 
-def sign(claims: dict, key: str | None = None, algorithm: str = "RS256", headers: dict | None = None) -> str:
-    """``claims`` signed with the test key pair's private half (or ``key``)."""
-    return jwt.encode(claims, key or settings.JWT_TEST_PRIVATE_KEY, algorithm=algorithm, headers=headers)
+def sign(claims: dict, key: str | None = None, algorithm: str | None = None, headers: dict | None = None) -> str:
+    """``claims`` signed with the test key pair's private half (or ``key``), in its algorithm (or ``algorithm``)."""
+    key = key or settings.JWT_TEST_PRIVATE_KEY
+    return jwt.encode(claims, key, algorithm=algorithm or key_algorithm(key), headers=headers)
 
 
 def access_token(user_id: int | None = None, **changes) -> str:

@@ -3,7 +3,7 @@
 import jwt
 import pytest
 
-from common.jwt_keys import key_id
+from common.jwt_keys import key_algorithm, key_id
 from credentials.sessions import token_pair_issue
 
 pytestmark = pytest.mark.django_db(databases=["default", "credentials"])
@@ -16,9 +16,9 @@ def test_the_published_key_verifies_issued_tokens(gateway_client, make_credentia
 
     assert response.status_code == 200
     (jwk,) = response.json()["keys"]
-    assert (jwk["kty"], jwk["alg"], jwk["use"]) == ("RSA", "RS256", "sig")
+    assert (jwk["kty"], jwk["crv"], jwk["alg"], jwk["use"]) == ("EC", "P-256", "ES256", "sig")
     assert jwk["kid"] == jwt.get_unverified_header(token)["kid"]
-    assert jwt.decode(token, jwt.PyJWK(jwk).key, algorithms=["RS256"])["token_type"] == "access"
+    assert jwt.decode(token, jwt.PyJWK(jwk), algorithms=["ES256"])["token_type"] == "access"
 
 
 def test_it_is_behind_the_internal_credential_like_every_api_path(client):
@@ -34,9 +34,15 @@ def test_while_rotating_both_keys_are_listed_the_signing_key_first(gateway_clien
     keys = gateway_client.get("/api/.well-known/jwks.json").json()["keys"]
 
     assert [jwk["kid"] for jwk in keys] == [key_id(rotation.new), key_id(rotation.old)]
-    by_kid = {jwk["kid"]: jwt.PyJWK(jwk).key for jwk in keys}
+    assert [(jwk["kty"], jwk["alg"]) for jwk in keys] == [
+        ("EC", "ES256"),
+        ("RSA", "RS256") if key_algorithm(rotation.old) == "RS256" else ("EC", "ES256"),
+    ]
+    by_kid = {jwk["kid"]: jwt.PyJWK(jwk) for jwk in keys}
     for token in (old_token, new_token):
-        assert jwt.decode(token, by_kid[jwt.get_unverified_header(token)["kid"]], algorithms=["RS256"])
+        # Each token with its own key's JWK, which verifies in that key's algorithm only.
+        published = by_kid[jwt.get_unverified_header(token)["kid"]]
+        assert jwt.decode(token, published, algorithms=[published.algorithm_name])["token_type"] == "access"
 
     rotation.retire()
     assert [jwk["kid"] for jwk in gateway_client.get("/api/.well-known/jwks.json").json()["keys"]] == [

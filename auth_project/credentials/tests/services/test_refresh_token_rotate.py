@@ -5,7 +5,7 @@ import jwt
 import pytest
 
 from common.errors import ApiError
-from common.jwt_keys import key_id
+from common.jwt_keys import key_algorithm, key_id
 from common.revocation import user_disable, user_enable
 from credentials.models import RefreshTokenRecord
 from credentials.sessions import refresh_token_rotate, token_pair_issue
@@ -146,8 +146,10 @@ def test_a_refresh_token_signed_before_the_switch_still_rotates_into_tokens_of_t
     after = refresh_token_rotate(refresh=before.refresh)
 
     assert jwt.get_unverified_header(before.refresh)["kid"] == key_id(rotation.old)
+    assert jwt.get_unverified_header(before.refresh)["alg"] == key_algorithm(rotation.old)
     for token in (after.access, after.refresh):
         assert jwt.get_unverified_header(token)["kid"] == key_id(rotation.new)
+        assert jwt.get_unverified_header(token)["alg"] == "ES256"
     assert refresh_token_rotate(refresh=after.refresh).refresh_jti
 
 
