@@ -8,14 +8,18 @@ written here: building them with the ORM cost more than running them
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
+from types import MappingProxyType
 
 from django.db import connections
 
 
-def quoted_table(model, using: str) -> tuple[str, dict[str, str]]:
-    """The quoted table name of ``model`` and of each concrete field's column, by field name."""
+@functools.cache
+def quoted_table(model, using: str) -> tuple[str, Mapping[str, str]]:
+    """The quoted table name of ``model`` and of each concrete field's column, by field name; built once per database."""
     quote = connections[using].ops.quote_name
-    return quote(model._meta.db_table), {field.name: quote(field.column) for field in model._meta.concrete_fields}
+    columns = {field.name: quote(field.column) for field in model._meta.concrete_fields}
+    return quote(model._meta.db_table), MappingProxyType(columns)
 
 
 def db_values(model, using: str, values: dict) -> list:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import User
 
-from common.sql import insert_row, select_by_key_for_update, update_by_key
+from common.sql import insert_row, quoted_table, select_by_key_for_update, update_by_key
 
 pytestmark = pytest.mark.django_db
 
@@ -45,3 +45,12 @@ def test_a_row_is_inserted_once_and_a_conflict_skipped_when_asked():
     assert insert_row(User, "default", values, unless_conflict_on="username") == 0
 
     assert User.objects.get(username="ana").date_joined == joined
+
+
+def test_a_models_names_are_quoted_once_per_database_and_cannot_be_changed():
+    table, columns = quoted_table(User, "default")
+
+    assert quoted_table(User, "default")[1] is columns
+    assert (table, columns["first_name"]) == ('"auth_user"', '"first_name"')
+    with pytest.raises(TypeError):
+        columns["first_name"] = "name"
