@@ -120,6 +120,11 @@ def public_keys_pem(variable: str, value: str) -> list[str]:
     return list(keys.values())
 
 
+def local_private_key_pem(value: str, local_keys_dir: Path) -> str:
+    """A developer's signing key: ``JWT_PRIVATE_KEY``'s ``value`` checked (``private_key_pem``); unset, the local pair's."""
+    return private_key_pem("JWT_PRIVATE_KEY", value) if value else local_key_pair(local_keys_dir)[0]
+
+
 def signer_public_keys(private_pem: str, public_value: str) -> list[str]:
     """The auth service's ``JWT_PUBLIC_KEYS``: its signing key's public half, then those of ``JWT_PUBLIC_KEY`` (a rotation)."""
     listed = public_keys_pem("JWT_PUBLIC_KEY", public_value) if public_value.strip() else []

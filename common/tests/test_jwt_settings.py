@@ -5,6 +5,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from common.jwt_keys import new_private_key_pem, public_pem_from_private
 from common.settings.helpers import (
+    local_private_key_pem,
     private_key_pem,
     public_key_pem,
     public_keys_pem,
@@ -71,3 +72,13 @@ def test_a_public_key_given_as_the_private_one_and_back_is_refused_by_name(pairs
         private_key_pem("JWT_PRIVATE_KEY", public)
     with pytest.raises(ImproperlyConfigured, match=r"^JWT_PUBLIC_KEY is not a PEM public key"):
         public_key_pem("JWT_PUBLIC_KEY", private)
+
+
+def test_a_developers_signing_key_is_the_one_set_checked_or_the_local_pairs(pairs, tmp_path):
+    local = local_private_key_pem("", tmp_path)
+
+    assert local == local_private_key_pem("", tmp_path) and "BEGIN PRIVATE KEY" in local
+    assert simple_jwt(SHARED, signer_public_keys(local, ""), local)["ALGORITHM"] == "ES256"
+    assert local_private_key_pem(pairs["RS256"][0], tmp_path) == pairs["RS256"][0]
+    with pytest.raises(ImproperlyConfigured, match=r"^JWT_PRIVATE_KEY is not an unencrypted PEM private key"):
+        local_private_key_pem(pairs["RS256"][1], tmp_path)
