@@ -12,7 +12,13 @@ from common.settings.events import *  # noqa: F403
 from common.events.schedule import events_beat_schedule
 from common.settings.helpers import redis_cache
 from common.settings.service import *  # noqa: F403
-from common.settings.service import DJANGO_APPS, SPECTACULAR_SETTINGS
+from common.settings.service import (
+    ADMIN_PAGE_MIDDLEWARE,
+    ADMIN_SESSION_MIDDLEWARE,
+    API_MIDDLEWARE,
+    DJANGO_APPS,
+    SPECTACULAR_SETTINGS,
+)
 
 SERVICE_NAME = "users"
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -29,22 +35,13 @@ INSTALLED_APPS = DJANGO_APPS + ADMIN_APPS + THIRD_PARTY_APPS + SHARED_APPS + LOC
 # MIDDLEWARE: the services' (common.settings.service), and the staff admin's
 # ------------------------------------------------------------------------------
 MIDDLEWARE = [
-    "common.middleware.RequestIdMiddleware",
-    "common.metrics.MetricsMiddleware",
-    # Only the gateway (or a peer) may call the API; it says who the end user is.
-    "common.internal_auth.InternalAuthMiddleware",
-    "common.middleware.BodySizeLimitMiddleware",
-    "django.middleware.security.SecurityMiddleware",
+    *API_MIDDLEWARE,
     # The staff admin's CSS and JavaScript, served by the service itself (the gateway routes /static/ here).
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    *ADMIN_SESSION_MIDDLEWARE,
     # Which staff member passed the second factor (django-otp).
     "django_otp.middleware.OTPMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    *ADMIN_PAGE_MIDDLEWARE,
     # The staff sign-in's lockout (django-axes), last.
     "axes.middleware.AxesMiddleware",
 ]
