@@ -17,8 +17,9 @@ print(json.dumps({
     "csrf_trusted_origins": s.CSRF_TRUSTED_ORIGINS,
     "proxy_ssl_header": s.SECURE_PROXY_SSL_HEADER,
     "use_x_forwarded_host": s.USE_X_FORWARDED_HOST,
-    "whitenoise": s.MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware")
-        == s.MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "whitenoise": s.STAFF_ADMIN_MIDDLEWARE[0] == "whitenoise.middleware.WhiteNoiseMiddleware"
+        and s.MIDDLEWARE[s.MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1]
+        == "config.middleware.StaffAdminMiddleware",
     "static_root": str(s.STATIC_ROOT),
     "static_storage": s.STORAGES["staticfiles"]["BACKEND"],
     "use_finders": getattr(s, "WHITENOISE_USE_FINDERS", False),

@@ -1,0 +1,103 @@
+"""The staff admin's middleware, run for every path but the public API's.
+
+The admin needs its static files (WhiteNoise), sessions, CSRF, the signed-in
+staff member and the second factor, messages and the lockout. The API's views
+use none of them: the end user comes from the gateway's assertion, and the
+admin's cookies are scoped to ``/admin/`` (``SESSION_COOKIE_PATH``,
+``CSRF_COOKIE_PATH``), so a browser never sends them to ``/api/``. Run on every
+forwarded API request, those nine middleware cost more Python calls than the
+view's own work (~180 of ~2,000 per ``GET /api/profile``).
+
+``StaffAdminMiddleware`` holds them as a chain of its own, built as Django
+builds its own (``BaseHandler.load_middleware``, synchronous only) from
+``STAFF_ADMIN_MIDDLEWARE``, and sends through it every request outside
+``STAFF_ADMIN_SKIPPED_PATHS``. An API answer goes straight to the view and gets
+what the chain would have added to it: ``X-Frame-Options`` and
+``Content-Length``, by those middleware's own ``process_response``, in the
+chain's order (``config/tests/test_middleware.py`` holds every API answer equal
+to the full list's). Their ``process_view`` / ``process_exception`` /
+``process_template_response`` hooks run as Django would run them, for the
+chain's paths only (this middleware is the last of ``MIDDLEWARE``, and has
+those hooks only when one of the chain has them).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import MiddlewareNotUsed
+from django.core.handlers.exception import convert_exception_to_response
+from django.middleware.clickjacking import XFrameOptionsMiddleware
+from django.middleware.common import CommonMiddleware
+from django.utils.module_loading import import_string
+
+
+class StaffAdminMiddleware:
+    sync_capable = True
+    async_capable = False
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.skipped_paths = tuple(settings.STAFF_ADMIN_SKIPPED_PATHS)
+        self._view_hooks, self._template_response_hooks, self._exception_hooks = [], [], []
+        handler = get_response  # Django's, already converting exceptions to responses
+        for path in reversed(settings.STAFF_ADMIN_MIDDLEWARE):
+            try:
+                instance = import_string(path)(handler)
+            except MiddlewareNotUsed:
+                continue
+            if hasattr(instance, "process_view"):
+                self._view_hooks.insert(0, instance.process_view)
+            if hasattr(instance, "process_template_response"):
+                self._template_response_hooks.append(instance.process_template_response)
+            if hasattr(instance, "process_exception"):
+                self._exception_hooks.append(instance.process_exception)
+            handler = convert_exception_to_response(instance)
+        self.chain = handler
+        # Django calls the hooks a middleware has: this one has those of the chain (CSRF's process_view).
+        if self._view_hooks:
+            self.process_view = self._process_view
+        if self._exception_hooks:
+            self.process_exception = self._process_exception
+        if self._template_response_hooks:
+            self.process_template_response = self._process_template_response
+        # What the chain adds to an API answer, innermost first as the chain adds it.
+        self._api_response_hooks = [
+            XFrameOptionsMiddleware(get_response).process_response,
+            CommonMiddleware(get_response).process_response,
+        ]
+
+    def _skips(self, request) -> bool:
+        return request.path_info.startswith(self.skipped_paths)
+
+    def __call__(self, request):
+        if not self._skips(request):
+            return self.chain(request)
+        response = self.get_response(request)
+        for hook in self._api_response_hooks:
+            response = hook(request, response)
+        return response
+
+    def _process_view(self, request, view_func, view_args, view_kwargs):
+        if self._skips(request):
+            return None
+        for hook in self._view_hooks:
+            response = hook(request, view_func, view_args, view_kwargs)
+            if response is not None:
+                return response
+        return None
+
+    def _process_exception(self, request, exception):
+        if self._skips(request):
+            return None
+        for hook in self._exception_hooks:
+            response = hook(request, exception)
+            if response is not None:
+                return response
+        return None
+
+    def _process_template_response(self, request, response):
+        if self._skips(request):
+            return response
+        for hook in self._template_response_hooks:
+            response = hook(request, response)
+        return response

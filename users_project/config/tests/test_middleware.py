@@ -1,0 +1,105 @@
+"""The staff admin's middleware: the admin's paths go through all of it, the API's answers stay what it made them."""
+
+import time
+
+import pytest
+from django.conf import settings
+from django.test import Client, override_settings
+
+from common.internal_auth import sign_internal
+from common.settings.service import API_MIDDLEWARE
+from common.testing import InternalAuthClientMixin
+
+pytestmark = pytest.mark.django_db(databases="__all__")
+
+# Before config.middleware.StaffAdminMiddleware: every middleware for every path.
+EVERY_MIDDLEWARE_FOR_EVERY_PATH = [*API_MIDDLEWARE, *settings.STAFF_ADMIN_MIDDLEWARE]
+
+
+class _Client(InternalAuthClientMixin, Client):
+    pass
+
+
+def _client(user_id, **kwargs):
+    def signer(method, path):
+        claims = {"user_id": user_id, "email": "x@example.com", "jti": "j", "token_exp": int(time.time()) + 3600}
+        return sign_internal("users", issuer="gateway", method=method, path=path, **(claims if user_id else {}))
+
+    return _Client(signer=signer, raise_request_exception=False, **kwargs)
+
+
+def _answer(response) -> tuple:
+    # Every header in its order; the request id is a new random one each time.
+    headers = [(name, "<id>" if name == "X-Request-ID" else value) for name, value in response.items()]
+    return response.status_code, headers, response.cookies.output(), response.content
+
+
+API_REQUESTS = [
+    ("get", "/api/profile", None, {}),
+    ("get", "/api/profile", None, {"HTTP_X_INTERNAL_EDGE_REVISION": "none"}),
+    ("head", "/api/profile", None, {}),
+    ("options", "/api/profile", None, {}),
+    ("delete", "/api/profile", None, {}),
+    ("get", "/api/profile", None, {"HTTP_ACCEPT": "text/html"}),
+    ("get", "/api/profile", None, {"QUERY_STRING": "format=api"}),
+    ("put", "/api/profile", '{"name": "Ada"}', {}),
+    ("put", "/api/profile", '{"name": 5}', {}),
+    ("put", "/api/profile", '{"name": "x', {}),
+    ("get", "/api/profile/preferences", None, {}),
+    ("get", "/api/nothing-here", None, {}),
+    ("get", "/api/schema/users", None, {}),
+]
+
+
+@pytest.mark.parametrize("method, path, body, extra", API_REQUESTS)
+@pytest.mark.parametrize("signed_in", [True, False])
+def test_an_api_answer_is_the_one_every_middleware_made(make_profile, method, path, body, extra, signed_in):
+    profile = make_profile("ada@example.com", name="Ada")
+    user_id = profile.pk if signed_in else None
+    kwargs = {"content_type": "application/json"} if body is not None else {}
+
+    def ask():
+        return _answer(getattr(_client(user_id), method)(path, body, **kwargs, **extra))
+
+    answer = ask()
+    with override_settings(MIDDLEWARE=EVERY_MIDDLEWARE_FOR_EVERY_PATH):
+        assert ask() == answer
+
+
+def test_an_api_failure_is_answered_as_every_middleware_answered_it(make_profile, monkeypatch):
+    profile = make_profile("ada@example.com", name="Ada")
+
+    def fail(**kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("users.apis.user_profile_get", fail)
+    answer = _answer(_client(profile.pk).get("/api/profile"))
+    with override_settings(MIDDLEWARE=EVERY_MIDDLEWARE_FOR_EVERY_PATH):
+        assert _answer(_client(profile.pk).get("/api/profile")) == answer
+    assert answer[0] == 500
+    assert ("X-Frame-Options", "DENY") in answer[1]
+
+
+def test_the_api_ignores_the_admins_cookies(make_profile):
+    # A browser sends them to /admin/ only (their path); a client that sends them to /api/ gets no admin cookie back.
+    profile = make_profile("ada@example.com", name="Ada")
+    client = _client(profile.pk)
+    client.cookies.load({settings.SESSION_COOKIE_NAME: "abc", settings.CSRF_COOKIE_NAME: "x"})
+
+    response = client.get("/api/profile")
+
+    assert response.status_code == 200
+    assert not response.cookies
+    assert not response.has_header("Vary")
+
+
+def test_the_admins_paths_go_through_its_middleware():
+    client = Client(enforce_csrf_checks=True)
+
+    page = client.get("/admin/login/")
+    refused = client.post("/admin/login/", {"username": "a", "password": "b"})
+
+    assert page.status_code == 200
+    assert settings.CSRF_COOKIE_NAME in page.cookies  # the CSRF middleware, its process_response
+    assert page["X-Frame-Options"] == "DENY"
+    assert refused.status_code == 403  # its process_view: no CSRF token
