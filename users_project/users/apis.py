@@ -22,6 +22,7 @@ from common.serializers import (
     SERVICE_UNAVAILABLE,
     ErrorSerializer,
     UtcTimestampField,
+    iso_utc,
 )
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -118,10 +119,29 @@ def _name_field(**kwargs) -> StrictCharField:
 
 
 class UserOutputSerializer(serializers.Serializer):
+    """A user as the API shows one; ``user_output`` writes the same for the profile's own reads and writes."""
+
     id = serializers.IntegerField()
     email = serializers.EmailField()
     name = serializers.CharField(allow_null=True)
     created_at = UtcTimestampField()
+
+
+def user_output(profile) -> dict:
+    """``UserOutputSerializer(profile).data``, written out (same keys, order and values).
+
+    Every forwarded ``GET /api/profile`` and ``PUT /api/profile`` renders one: a
+    serializer instance deep-copies its declared fields and converts each in
+    turn, ~390 Python calls for four values, a fifth of such a request's work.
+    The serializer stays the schema's description; a test holds the two equal.
+    """
+    name = profile.name
+    return {
+        "id": int(profile.id),
+        "email": str(profile.email),
+        "name": None if name is None else str(name),
+        "created_at": iso_utc(profile.created_at),
+    }
 
 
 # POST /api/register
@@ -202,7 +222,7 @@ class UserProfileApi(APIView):
         profile = user_profile_get(user_id=_end_user_id(request))
         if profile is None:
             raise ApiError("User not found", status=404)
-        return _keepable(request, Response(UserProfileDetailOutputSerializer({"user": profile}).data), profile)
+        return _keepable(request, Response({"user": user_output(profile)}), profile)
 
     @extend_schema(
         operation_id="user_profile_update",
@@ -231,8 +251,7 @@ class UserProfileApi(APIView):
         serializer = UserProfileUpdateInputSerializer(data=request.data, context=context)
         serializer.is_valid(raise_exception=True)
         profile = user_profile_update_own(user_id=user_id, **serializer.validated_data)
-        output = UserProfileUpdateOutputSerializer({"message": "Profile updated successfully", "user": profile})
-        return Response(output.data)
+        return Response({"message": "Profile updated successfully", "user": user_output(profile)})
 
 
 # GET and PUT /api/profile/preferences

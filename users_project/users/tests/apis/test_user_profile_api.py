@@ -1,10 +1,13 @@
+import json
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from django.test import Client
 
+from users.apis import UserOutputSerializer, user_output
 from users.models import Profile
+from users.selectors import user_profile_get
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -147,3 +150,21 @@ def test_a_legacy_name_over_the_limit_stays_until_it_is_edited(make_profile, cli
     assert put(client_for(profile), {"name": long_name + "!"}).status_code == 400
     profile.refresh_from_db()
     assert profile.name == long_name
+
+
+@pytest.mark.parametrize(
+    "name, created_at",
+    [
+        ("Ada", datetime(2019, 1, 1, 0, 0, 37, tzinfo=timezone.utc)),
+        (None, datetime(2026, 12, 6, 10, 46, 15, 788999, tzinfo=timezone.utc)),
+        ("  Zoë 名前  ", datetime(2020, 2, 29, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-5)))),
+        ("", datetime(2021, 6, 1, 12, 0, tzinfo=timezone(timedelta(hours=5, minutes=30)))),
+    ],
+)
+def test_the_profiles_own_answers_write_a_user_as_its_serializer_does(make_profile, name, created_at):
+    profile = make_profile("Ünïcode+tag@Example.com", name=name, created_at=created_at)
+    read = user_profile_get(user_id=profile.pk)
+
+    written = user_output(read)
+
+    assert json.dumps(written) == json.dumps(UserOutputSerializer(read).data)
