@@ -24,6 +24,7 @@ those hooks only when one of the chain has them).
 from __future__ import annotations
 
 from django.conf import settings
+from django.core import checks
 from django.core.exceptions import MiddlewareNotUsed
 from django.core.handlers.exception import convert_exception_to_response
 from django.middleware.clickjacking import XFrameOptionsMiddleware
@@ -101,3 +102,43 @@ class StaffAdminMiddleware:
         for hook in self._template_response_hooks:
             response = hook(request, response)
         return response
+
+
+# What Django's, django-axes' and the security checks look for in MIDDLEWARE, and the check each would raise:
+# silenced in the settings (SILENCED_SYSTEM_CHECKS), since here they are in STAFF_ADMIN_MIDDLEWARE, and checked
+# there instead by ``staff_admin_middleware_check``.
+STAFF_ADMIN_REQUIRED_MIDDLEWARE = {
+    "django.contrib.sessions.middleware.SessionMiddleware": "admin.E410",
+    "django.contrib.auth.middleware.AuthenticationMiddleware": "admin.E408",
+    "django.contrib.messages.middleware.MessageMiddleware": "admin.E409",
+    "django.middleware.csrf.CsrfViewMiddleware": "security.W003",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware": "security.W002",
+    "axes.middleware.AxesMiddleware": "axes.W002",
+}
+STAFF_ADMIN_PATHS = ("/admin/", "/admin")
+
+
+def staff_admin_middleware_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """The admin's middleware in effect for the admin's paths and static files, wherever it is listed."""
+    in_effect = set(settings.MIDDLEWARE)
+    if f"{__name__}.StaffAdminMiddleware" in settings.MIDDLEWARE:
+        in_effect |= set(settings.STAFF_ADMIN_MIDDLEWARE)
+    errors = [
+        checks.Error(
+            f"{path} must be in MIDDLEWARE, or in STAFF_ADMIN_MIDDLEWARE with {__name__}.StaffAdminMiddleware in "
+            f"MIDDLEWARE (the check {check_id}, silenced, looks in MIDDLEWARE only).",
+            id="staff_admin.E001",
+        )
+        for path, check_id in STAFF_ADMIN_REQUIRED_MIDDLEWARE.items()
+        if path not in in_effect
+    ]
+    for prefix in getattr(settings, "STAFF_ADMIN_SKIPPED_PATHS", ()):
+        if any(path.startswith(prefix) for path in (*STAFF_ADMIN_PATHS, settings.STATIC_URL)):
+            errors.append(
+                checks.Error(
+                    f"STAFF_ADMIN_SKIPPED_PATHS: {prefix!r} would skip the staff admin's middleware for the admin "
+                    "or its static files.",
+                    id="staff_admin.E002",
+                )
+            )
+    return errors

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.test import Client, override_settings
 
 from common.internal_auth import sign_internal
+from config.middleware import staff_admin_middleware_check
 from common.settings.service import API_MIDDLEWARE
 from common.testing import InternalAuthClientMixin
 
@@ -103,3 +104,27 @@ def test_the_admins_paths_go_through_its_middleware():
     assert settings.CSRF_COOKIE_NAME in page.cookies  # the CSRF middleware, its process_response
     assert page["X-Frame-Options"] == "DENY"
     assert refused.status_code == 403  # its process_view: no CSRF token
+
+
+def test_the_checks_find_the_admins_middleware_in_its_own_chain():
+    assert staff_admin_middleware_check() == []
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"STAFF_ADMIN_MIDDLEWARE": [m for m in settings.STAFF_ADMIN_MIDDLEWARE if "csrf" not in m]},
+        {"MIDDLEWARE": list(API_MIDDLEWARE)},
+        {"STAFF_ADMIN_SKIPPED_PATHS": ["/api/", "/adm"]},
+        {"STAFF_ADMIN_SKIPPED_PATHS": ["/"]},
+    ],
+)
+def test_the_checks_find_a_missing_admin_middleware_or_an_admin_path_skipped(change):
+    with override_settings(**change):
+        errors = staff_admin_middleware_check()
+    assert errors and {error.id for error in errors} <= {"staff_admin.E001", "staff_admin.E002"}
+
+
+def test_every_middleware_in_one_list_passes_the_checks_too():
+    with override_settings(MIDDLEWARE=EVERY_MIDDLEWARE_FOR_EVERY_PATH):
+        assert staff_admin_middleware_check() == []
