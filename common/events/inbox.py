@@ -7,6 +7,7 @@ import functools
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -112,16 +113,16 @@ def events_consume(*, envelopes, attempt: int) -> ConsumeResult:
     for envelope in envelopes:
         try:
             event = event_from_envelope(envelope)
-            event_handler(event.type)
+            handler = event_handler(event.type)
         except (MalformedEnvelope, UnknownEventType) as exc:
             unreadable.append((envelope, exc))
         else:
-            readable.append((envelope, event))
+            readable.append((envelope, event, handler))
 
     # One order for every transaction: two messages about the same aggregates lock
     # their rows in the same sequence and wait for each other instead of deadlocking
     # (and an aggregate's versions are applied oldest first).
-    readable.sort(key=lambda item: (item[1].source, item[1].aggregate_id, item[1].version))
+    readable.sort(key=_event_order)
     try:
         failed = _apply_all(readable, result)
     except infrastructure_errors() as exc:
@@ -149,11 +150,16 @@ def events_consume(*, envelopes, attempt: int) -> ConsumeResult:
     return result
 
 
+def _event_order(item) -> tuple:
+    event = item[1]
+    return event.source, event.aggregate_id, event.version
+
+
 class _HandlerFailed(Exception):
     """A handler failed while a batch was applied without savepoints: undo it, go again with them."""
 
 
-def _apply_all(readable: list[tuple[dict, Event]], result: ConsumeResult) -> list[tuple[dict, Exception]]:
+def _apply_all(readable: list[tuple[dict, Event, Callable]], result: ConsumeResult) -> list[tuple[dict, Exception]]:
     """Apply the events in one transaction; the events whose handler failed.
 
     The usual batch goes through without a savepoint per event: two statements
@@ -166,35 +172,38 @@ def _apply_all(readable: list[tuple[dict, Event]], result: ConsumeResult) -> lis
     except _HandlerFailed:
         done, failed = _apply_in_transaction(readable, isolated=True)
     # Said once committed, so a log line never claims what a rollback undid.
+    logged = logger.isEnabledFor(logging.INFO)
     for event, outcome, duration_ms in done:
         setattr(result, outcome, getattr(result, outcome) + 1)
-        logger.info(
-            f"event {outcome}",
-            extra={
-                **_event_fields(event),
-                "request_id": event.request_id,
-                "outcome": outcome,
-                "duration_ms": duration_ms,
-            },
-        )
+        if logged:
+            logger.info(
+                f"event {outcome}",
+                extra={
+                    **_event_fields(event),
+                    "request_id": event.request_id,
+                    "outcome": outcome,
+                    "duration_ms": duration_ms,
+                },
+            )
     return failed
 
 
-def _apply_in_transaction(readable: list[tuple[dict, Event]], *, isolated: bool):
+def _apply_in_transaction(readable: list[tuple[dict, Event, Callable]], *, isolated: bool):
     """``(done, failed)`` of applying ``readable`` in one transaction, each event in a savepoint if ``isolated``.
 
     Not ``isolated``, the first handler failure raises ``_HandlerFailed`` and
     the transaction is rolled back.
     """
     using = inbox_database()
+    state_types = frozenset(events_settings.STATE_TYPES)
     failed, done = [], []
     with transaction.atomic(using=using):
-        for envelope, event in readable:
+        for envelope, event, handler in readable:
             token = request_id_var.set(event.request_id)
             started = time.monotonic()
             try:
                 with transaction.atomic(using=using) if isolated else contextlib.nullcontext():
-                    outcome = _apply(event, using)
+                    outcome = _apply(event, handler, using, state=event.type in state_types)
             except infrastructure_errors():
                 raise
             except Exception as exc:  # the handler failed on this event: retried or parked, the rest go on
@@ -209,18 +218,18 @@ def _apply_in_transaction(readable: list[tuple[dict, Event]], *, isolated: bool)
     return done, failed
 
 
-def _apply(event: Event, using: str) -> str:
-    """One event: "applied", "duplicate" or "stale"; whatever the handler raises goes to the caller.
+def _apply(event: Event, handler: Callable, using: str, *, state: bool) -> str:
+    """One event: "applied", "duplicate" or "stale"; whatever ``handler`` raises goes to the caller.
 
     The inbox row goes first, so a concurrent duplicate waits on it (PostgreSQL)
-    and then finds it there.
+    and then finds it there. ``state``: the event's type is a state type (versions kept).
     """
     if not _inbox_record(event, using):
         return "duplicate"
-    if event.type in events_settings.STATE_TYPES and not _version_advance(event, using):
+    if state and not _version_advance(event, using):
         InboxEvent.objects.using(using).filter(pk=event.id).update(outcome=InboxEvent.Outcome.STALE)
         return "stale"
-    event_handler(event.type)(event=event)
+    handler(event=event)
     return "applied"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from django.db import connections, router
@@ -64,30 +65,37 @@ def user_activity_record(*, event: Event) -> None:
 
 def _activity_summary_update(*, user_id: int, kind: str, at, using: str) -> bool:
     """Count the event in the user's summary and move its time forward; ``False`` without a summary row."""
+    latest = ACTIVITY_FIELDS[kind][1]
+    at_value, now_value = db_values(AccountActivity, using, {latest: at, "updated_at": timezone.now()})
+    with connections[using].cursor() as cursor:
+        cursor.execute(_summary_update_sql(kind, using), [at_value, at_value, now_value, user_id])
+        return cursor.rowcount > 0
+
+
+@functools.cache
+def _summary_update_sql(kind: str, using: str) -> str:
     counter, latest = ACTIVITY_FIELDS[kind]
     table, columns = quoted_table(AccountActivity, using)
-    at_value, now_value = db_values(AccountActivity, using, {latest: at, "updated_at": timezone.now()})
     column = columns[latest]
     assignments = f"{column} = CASE WHEN {column} IS NULL OR {column} < %s THEN %s ELSE {column} END"
     assignments += f", {columns['updated_at']} = %s"
     if counter:
         assignments += f", {columns[counter]} = {columns[counter]} + 1"
-    with connections[using].cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET {assignments} WHERE {columns['profile']} = %s",
-            [at_value, at_value, now_value, user_id],
-        )
-        return cursor.rowcount > 0
+    return f"UPDATE {table} SET {assignments} WHERE {columns['profile']} = %s"
 
 
 def _activity_entries_prune(*, user_id: int, using: str) -> None:
     """Keep the user's ``ACTIVITY_RECENT_LIMIT`` most recent entries (by time, then id); delete the rest."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(_entries_prune_sql(using), [user_id, user_id, ACTIVITY_RECENT_LIMIT - 1])
+
+
+@functools.cache
+def _entries_prune_sql(using: str) -> str:
     table, columns = quoted_table(AccountActivityEntry, using)
     profile, occurred_at, pk = columns["profile"], columns["occurred_at"], columns["id"]
-    with connections[using].cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {table} WHERE {profile} = %s AND ({occurred_at}, {pk}) < ("
-            f"SELECT {occurred_at}, {pk} FROM {table} WHERE {profile} = %s "
-            f"ORDER BY {occurred_at} DESC, {pk} DESC LIMIT 1 OFFSET %s)",
-            [user_id, user_id, ACTIVITY_RECENT_LIMIT - 1],
-        )
+    return (
+        f"DELETE FROM {table} WHERE {profile} = %s AND ({occurred_at}, {pk}) < ("
+        f"SELECT {occurred_at}, {pk} FROM {table} WHERE {profile} = %s "
+        f"ORDER BY {occurred_at} DESC, {pk} DESC LIMIT 1 OFFSET %s)"
+    )
