@@ -1,6 +1,8 @@
+import json
+
 import pytest
 
-from users.models import Profile
+from users.models import Preferences, Profile
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -66,3 +68,37 @@ def test_an_unfinished_registration_has_no_preferences(make_profile, client_for)
 def test_without_an_end_user_the_access_token_is_required(anonymous_client):
     for response in (anonymous_client.get("/api/profile/preferences"), put(anonymous_client, {"theme": "dark"})):
         assert (response.status_code, response.json()) == (401, {"error": "Access token required"})
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},
+        {"theme": "dark", "language": "pt-BR", "notifications_enabled": False},
+        {"theme": Preferences.Theme.LIGHT, "language": "zh-Hant", "notifications_enabled": True},
+        {"theme": "sepia", "language": "", "notifications_enabled": 0},
+        {"theme": "", "language": "en", "notifications_enabled": "f"},
+    ],
+)
+def test_the_preferences_answers_write_them_as_their_serializer_does(make_profile, fields):
+    from users.apis import PreferencesSerializer, preferences_output
+    from users.selectors import user_preferences_get
+
+    profile = make_profile()
+    stored = Preferences.objects.create(profile=profile, **fields) if fields else None
+    for preferences in (user_preferences_get(profile=profile), *([stored] if stored else [])):
+        assert json.dumps(preferences_output(preferences)) == json.dumps(PreferencesSerializer(preferences).data)
+
+
+def test_the_preferences_read_is_the_orms(make_profile):
+    from users.selectors import user_preferences_get
+
+    profile = make_profile()
+    Preferences.objects.create(profile=profile, theme="dark", language="fr", notifications_enabled=False)
+
+    read, orm = user_preferences_get(profile=profile), Preferences.objects.get(profile=profile)
+
+    assert [getattr(read, f.attname) for f in Preferences._meta.concrete_fields] == [
+        getattr(orm, f.attname) for f in Preferences._meta.concrete_fields
+    ]
+    assert not read._state.adding and read._state.db == orm._state.db
