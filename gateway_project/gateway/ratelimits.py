@@ -17,6 +17,7 @@ open): an outage of the counter store must not lock every client out.
 
 from __future__ import annotations
 
+import functools
 import time
 import zlib
 from dataclasses import dataclass
@@ -73,13 +74,23 @@ class Limit:
 
     def counter(self, now: int) -> tuple[str, int, int, int]:
         """(cache key, expiry, limit, seconds left in the window), as django-ratelimit's ``get_usage`` makes them."""
-        limit, period = _split_rate(self.rate)
+        limit, period = _rate(self.rate)
         # django_ratelimit.core._get_window, for the time the script counts at.
         window = now - (now % period) + (zlib.crc32(self.value.encode()) % period) if period > 1 else now
         if window < now:
             window += period
-        key = _make_cache_key(self.group, window, self.rate, self.value, ALL)
+        key = _counter_key(self.group, window, self.rate, self.value)
         return key, period + EXPIRATION_FUDGE, limit, max(window - now, 1)
+
+
+# A rate's (limit, period), and a window's counter key (a hash), made once rather than on every request:
+# a client's key stays the same for its whole window.
+_rate = functools.lru_cache(maxsize=64)(_split_rate)
+
+
+@functools.lru_cache(maxsize=4096)
+def _counter_key(group: str, window: int, rate: str, value: str) -> str:
+    return _make_cache_key(group, window, rate, value, ALL)
 
 
 _script = None
