@@ -21,7 +21,8 @@ The auth service keeps each user's version in its database too
 (``Credential.token_version``), so the Redis copy can be rebuilt; the users
 service's ``Profile`` says who is disabled. Every call
 raises ``RevocationUnavailable`` when Redis cannot be reached: the gateway then
-refuses token-protected requests (fail closed).
+refuses token-protected requests (fail closed). The reads made on every request or login go through
+``common.redis_calls`` (a kept connection, few Python calls).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ import time
 
 import redis
 from jwt.utils import base64url_decode
+
+from common import redis_calls
 
 PREFIX = "revocation"
 SOCKET_TIMEOUT = 0.5
@@ -136,7 +139,7 @@ def user_tokens_refused(client: redis.Redis, user_id: int, *, issued_at: float) 
     A token about to be issued (a login): ``issued_at`` now.
     """
     try:
-        return _refused_by_status(client.get(_disabled_key(user_id)), issued_at)
+        return _refused_by_status(redis_calls.execute(client, "GET", _disabled_key(user_id)), issued_at)
     except redis.RedisError as exc:
         raise RevocationUnavailable(str(exc)) from exc
 
@@ -164,7 +167,7 @@ def is_revoked(
 ) -> bool:
     """Whether a token with these claims was revoked. One round trip."""
     try:
-        values = client.mget(revocation_keys(user_id=user_id, jti=jti, family=family))
+        values = redis_calls.execute(client, "MGET", *revocation_keys(user_id=user_id, jti=jti, family=family))
     except redis.RedisError as exc:
         raise RevocationUnavailable(str(exc)) from exc
     return revoked(values, version=version, issued_at=issued_at)

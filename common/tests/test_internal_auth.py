@@ -99,6 +99,22 @@ def test_each_key_is_checked_once_however_many_assertions_it_signs_and_verifies(
     assert checked == [key]
 
 
+@pytest.mark.parametrize(
+    "user",
+    [{}, {"user_id": 7, "email": "ana@example.com", "jti": "j-1", "token_exp": 1_900_000_000},
+     {"user_id": 8, "email": "zoë@exämple.com", "jti": "legacy-\"x\"", "token_exp": 1}],
+)
+def test_an_assertion_is_signed_byte_for_byte_as_pyjwt_signs_it(monkeypatch, user):
+    from common import internal_auth
+
+    monkeypatch.setattr(internal_auth.time, "time", lambda: 1_800_000_000.5)
+    value = sign(issuer="auth", method="post", path="/api/ünïcode path", **user)
+    claims = jwt.decode(value, options={"verify_signature": False})
+    expected = jwt.encode(claims, LOCAL_INTERNAL_AUTH_KEYS["auth"], algorithm="HS256", headers={"kid": "auth"})
+
+    assert value == expected
+
+
 def test_a_key_pyjwt_refuses_is_refused_every_time():
     public_pem = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n"
 

@@ -20,9 +20,10 @@ class GatewayConfig(AppConfig):
         from django.conf import settings
         from django.core import signals
         from django.core.cache import close_caches
-        from django.db import close_old_connections
+        from django.db import close_old_connections, reset_queries
 
-        if not settings.DATABASES:
+        if without_database(settings.DATABASES):
+            signals.request_started.disconnect(reset_queries)
             signals.request_started.disconnect(close_old_connections)
             signals.request_finished.disconnect(close_old_connections)
         default_close = getattr(settings, "DJANGO_REDIS_CLOSE_CONNECTION", False)
@@ -32,3 +33,15 @@ class GatewayConfig(AppConfig):
             for cache in settings.CACHES.values()
         ):
             signals.request_finished.disconnect(close_caches)
+
+
+DUMMY_DATABASE = "django.db.backends.dummy"
+
+
+def without_database(databases: dict) -> bool:
+    """Whether ``DATABASES`` configures no real database.
+
+    ``{}`` as the settings say it, or as Django leaves it once its connections
+    were first looked at: ``{"default": {"ENGINE": "django.db.backends.dummy", ...}}``.
+    """
+    return all(database.get("ENGINE", DUMMY_DATABASE) == DUMMY_DATABASE for database in databases.values())

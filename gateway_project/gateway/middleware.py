@@ -23,7 +23,8 @@ class MetricsMiddleware(metrics.MetricsMiddleware):
             return metrics.UNMATCHED
         if match.func is not views.proxy_view:
             return match.route
-        route = routing.resolve(request.path)
+        # The route the proxy's view resolved, when it ran (resolved here otherwise: a preflight, a 413).
+        route = request.gateway_route if hasattr(request, "gateway_route") else routing.resolve(request.path)
         return route.prefix if route is not None else metrics.UNMATCHED
 
 

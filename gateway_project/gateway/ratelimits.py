@@ -17,6 +17,7 @@ open): an outage of the counter store must not lock every client out.
 
 from __future__ import annotations
 
+import functools
 import time
 import zlib
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from django.core.cache import caches
 from django_ratelimit import ALL
 from django_ratelimit.core import EXPIRATION_FUDGE, _make_cache_key, _split_rate
 
+from common import redis_calls
 from common.emails import login_key
 from common.errors import error_response
 from common.json_body import BodyError, json_body
@@ -72,13 +74,23 @@ class Limit:
 
     def counter(self, now: int) -> tuple[str, int, int, int]:
         """(cache key, expiry, limit, seconds left in the window), as django-ratelimit's ``get_usage`` makes them."""
-        limit, period = _split_rate(self.rate)
+        limit, period = _rate(self.rate)
         # django_ratelimit.core._get_window, for the time the script counts at.
         window = now - (now % period) + (zlib.crc32(self.value.encode()) % period) if period > 1 else now
         if window < now:
             window += period
-        key = _make_cache_key(self.group, window, self.rate, self.value, ALL)
+        key = _counter_key(self.group, window, self.rate, self.value)
         return key, period + EXPIRATION_FUDGE, limit, max(window - now, 1)
+
+
+# A rate's (limit, period), and a window's counter key (a hash), made once rather than on every request:
+# a client's key stays the same for its whole window.
+_rate = functools.lru_cache(maxsize=64)(_split_rate)
+
+
+@functools.lru_cache(maxsize=4096)
+def _counter_key(group: str, window: int, rate: str, value: str) -> str:
+    return _make_cache_key(group, window, rate, value, ALL)
 
 
 _script = None
@@ -87,6 +99,22 @@ _script = None
 def _server(client: redis.Redis) -> tuple:
     kwargs = client.connection_pool.connection_kwargs
     return kwargs.get("host"), kwargs.get("port"), kwargs.get("db", 0), kwargs.get("path")
+
+
+# (id(read client), id(counters' client)) -> (read client, counters' client, whether both are one Redis):
+# the clients live as long as their process (or a test's settings), so this is asked once per pair.
+_same_server: dict[tuple[int, int], tuple[redis.Redis, redis.Redis, bool]] = {}
+
+
+def _one_redis(read_client: redis.Redis, counters: redis.Redis) -> bool:
+    found = _same_server.get((id(read_client), id(counters)))
+    if found is not None and found[0] is read_client and found[1] is counters:
+        return found[2]
+    if len(_same_server) >= 64:
+        _same_server.clear()
+    same = _server(read_client) == _server(counters)
+    _same_server[id(read_client), id(counters)] = (read_client, counters, same)
+    return same
 
 
 class TooManyRequests(Exception):
@@ -162,7 +190,7 @@ def count_then_read(limits: list[Limit], keys: list[str], read_client: redis.Red
         return []  # the process probes: Redis is not asked anything
     cache = caches[settings.RATELIMIT_USE_CACHE]
     counters = cache.client.get_client(write=True)
-    same_redis = read_client is None or _server(read_client) == _server(counters)
+    same_redis = read_client is None or _one_redis(read_client, counters)
     if _script is None:
         _script = counters.register_script(_COUNT_THEN_READ)
     now = int(time.time())
@@ -173,7 +201,7 @@ def count_then_read(limits: list[Limit], keys: list[str], read_client: redis.Red
     counter_keys = [str(cache.make_key(key)) for key, _, _, _ in made]
     read_here = keys if same_redis else []
     try:
-        counts, *read = _script(keys=[*counter_keys, *read_here], args=args, client=counters)
+        counts, *read = redis_calls.run_script(counters, _script, [*counter_keys, *read_here], args)
     except redis.RedisError:
         counts, read = [], None  # fail open; the keys are read on their own below
     for (_, _, limit, left), count in zip(made, counts):
@@ -184,7 +212,7 @@ def count_then_read(limits: list[Limit], keys: list[str], read_client: redis.Red
     if read and same_redis:
         return read[0]
     try:
-        return (read_client or counters).mget(keys)
+        return redis_calls.execute(read_client or counters, "MGET", *keys)
     except redis.RedisError as exc:
         raise ReadFailed(str(exc)) from exc
 

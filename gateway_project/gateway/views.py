@@ -60,7 +60,7 @@ def proxy_view(request, path=""):
     The request's rate limits are counted here (``RateLimitMiddleware`` leaves
     them to this view), in the same Redis round trip as whatever else it reads.
     """
-    route = routing.resolve(request.path)
+    route = request.gateway_route = routing.resolve(request.path)  # the metrics' label too
     if route is not None and route.frozen and request.method not in FROZEN_ALLOWED_METHODS:
         return _frozen()
     limits = list(getattr(request, "rate_limits", ()))
