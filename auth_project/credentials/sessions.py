@@ -83,7 +83,13 @@ def credential_event_publish(user_id: int, event_type: str, **payload) -> None:
         row = cursor.fetchone()
     if row is None:
         raise Credential.DoesNotExist(f"no credential {user_id}")
-    event_publish(type=event_type, aggregate_id=user_id, version=row[0], payload={"user_id": user_id, **payload})
+    credential_event_publish_numbered(user_id, event_type, version=row[0], **payload)
+
+
+def credential_event_publish_numbered(user_id: int, event_type: str, *, version: int, **payload) -> None:
+    """:func:`credential_event_publish` once the counter is bumped: ``version`` is its new value, read back in the
+    same transaction by the caller's statement that bumped it (a login's success)."""
+    event_publish(type=event_type, aggregate_id=user_id, version=version, payload={"user_id": user_id, **payload})
 
 
 _EVENT_COUNT = "UPDATE {table} SET {event_version} = {event_version} + 1 WHERE {user_id} = %s RETURNING {event_version}"
