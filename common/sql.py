@@ -8,6 +8,7 @@ written here: building them with the ORM cost more than running them
 from __future__ import annotations
 
 import functools
+import weakref
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -22,10 +23,20 @@ def quoted_table(model, using: str) -> tuple[str, Mapping[str, str]]:
     return quote(model._meta.db_table), MappingProxyType(columns)
 
 
+@functools.cache
+def _db_preps(model, names: tuple[str, ...]) -> tuple:
+    # Each field's get_db_prep_value, looked up once per model and field names (the connection is passed per call).
+    return tuple(model._meta.get_field(name).get_db_prep_value for name in names)
+
+
 def db_values(model, using: str, values: dict) -> list:
-    """``values`` (field name → Python value) as the database takes them, in order."""
+    """``values`` (field name → Python value) as the database takes them, in order.
+
+    Each field's ``get_db_prep_value``, found once per model and field names (``_db_preps``).
+    """
     connection = connections[using]
-    return [model._meta.get_field(name).get_db_prep_value(value, connection) for name, value in values.items()]
+    preps = _db_preps(model, tuple(values))
+    return [prep(value, connection) for prep, value in zip(preps, values.values())]
 
 
 def update_by_key(model, using: str, key, values: dict) -> int:
@@ -65,14 +76,38 @@ def model_from_row(model, using: str, names: list[str], row: tuple):
     datetimes, integers to booleans), then ``Model.from_db``.
     """
     connection = connections[using]
-    values = []
-    for name, value in zip(names, row, strict=True):
-        field = model._meta.get_field(name)
-        column = field.get_col(model._meta.db_table)
-        for converter in (*connection.ops.get_db_converters(column), *field.get_db_converters(connection)):
+    converters = _row_converters(model, connection, tuple(names))
+    if len(row) != len(names):
+        raise ValueError(f"a row of {len(row)} values for {len(names)} fields")
+    values = list(row)
+    for index, column, functions in converters:
+        value = values[index]
+        for converter in functions:
             value = converter(value, column, connection)
-        values.append(value)
+        values[index] = value
     return model.from_db(using, names, values)
+
+
+# Per connection (each thread has its own, and the backend's converters are its methods), per model and names.
+_converters_by_connection: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _row_converters(model, connection, names: tuple[str, ...]) -> tuple:
+    """``(index, column, converters)`` of each field of ``names`` that has converters: the ORM's, looked up once."""
+    by_model = _converters_by_connection.get(connection)
+    if by_model is None:
+        by_model = _converters_by_connection[connection] = {}
+    converters = by_model.get((model, names))
+    if converters is None:
+        converters = []
+        for index, name in enumerate(names):
+            field = model._meta.get_field(name)
+            column = field.get_col(model._meta.db_table)
+            functions = (*connection.ops.get_db_converters(column), *field.get_db_converters(connection))
+            if functions:
+                converters.append((index, column, functions))
+        converters = by_model[(model, names)] = tuple(converters)
+    return converters
 
 
 def insert_row(model, using: str, values: dict, *, unless_conflict_on: str | None = None) -> int:

@@ -23,9 +23,16 @@ trying each key in turn would let a token choose the key it is checked with.
 from __future__ import annotations
 
 import functools
+import json
+import warnings
+from calendar import timegm
+from datetime import datetime
 from typing import Any
 
 import jwt
+from jwt.algorithms import get_default_algorithms
+from jwt.utils import base64url_encode
+from jwt.warnings import InsecureKeyLengthWarning
 from django.utils.translation import gettext_lazy as _
 from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.exceptions import TokenBackendError
@@ -66,6 +73,16 @@ class KeySetTokenBackend(TokenBackend):
         self.kid = key_id(own_public) if own_public else None
         if self.kid is not None and self.kid not in self.verifiers:
             raise ValueError("the signing key's public half must be one of the public keys")
+        if self.kid is not None:
+            # What PyJWT's jwt.encode works out again for every token, worked out once: the header's segment (its
+            # JSON as PyJWT writes it: sorted keys, no spaces), the algorithm and the key it signs with.
+            header = {"typ": "JWT", "alg": self.algorithm, "kid": self.kid}
+            self._header_segment = base64url_encode(json.dumps(header, separators=(",", ":"), sort_keys=True).encode())
+            self._signer = get_default_algorithms()[self.algorithm]
+            self._signer_key = self._signer.prepare_key(self.prepared_signing_key)
+            self._key_length_warning = self._signer.check_key_length(self._signer_key)
+            # json.dumps(..., separators=...) makes an encoder per call; without SIMPLE_JWT's own class, one is kept.
+            self._payload_encoder = None if self.json_encoder else json.JSONEncoder(separators=(",", ":"))
 
     def verifier(self, token: Any) -> TokenBackend:
         """The backend of the key ``token`` names; ``TokenBackendError`` when it names none of them."""
@@ -84,6 +101,9 @@ class KeySetTokenBackend(TokenBackend):
         return self.verifier(token).decode(token, verify)
 
     def encode(self, payload: dict[str, Any]) -> str:
+        """The compact JWS ``jwt.encode`` makes of ``payload`` (``SIMPLE_JWT``'s audience and issuer added), ``kid`` in
+        the header: the same header and payload bytes (RS256 tokens are equal byte for byte), the same signature
+        by PyJWT's algorithm, with the header and key prepared once (a test holds it to ``jwt.encode``)."""
         if self.kid is None:
             raise TokenBackendError(_("This backend has no signing key"))
         jwt_payload = payload.copy()
@@ -91,13 +111,20 @@ class KeySetTokenBackend(TokenBackend):
             jwt_payload["aud"] = self.audience
         if self.issuer is not None:
             jwt_payload["iss"] = self.issuer
-        return jwt.encode(
-            jwt_payload,
-            self.prepared_signing_key,
-            algorithm=self.algorithm,
-            headers={"kid": self.kid},
-            json_encoder=self.json_encoder,
-        )
+        for claim in ("exp", "iat", "nbf"):  # as jwt.encode does (SimpleJWT's claims are numbers already)
+            if isinstance(jwt_payload.get(claim), datetime):
+                jwt_payload[claim] = timegm(jwt_payload[claim].utctimetuple())
+        if "iss" in jwt_payload and not isinstance(jwt_payload["iss"], str):
+            raise TypeError("Issuer (iss) must be a string.")
+        if self._payload_encoder is not None:
+            body = self._payload_encoder.encode(jwt_payload).encode()
+        else:
+            body = json.dumps(jwt_payload, separators=(",", ":"), cls=self.json_encoder).encode()
+        signing_input = self._header_segment + b"." + base64url_encode(body)
+        if self._key_length_warning:  # as jwt.encode warns, on every token
+            warnings.warn(self._key_length_warning, InsecureKeyLengthWarning, stacklevel=2)
+        signature = self._signer.sign(signing_input, self._signer_key)
+        return (signing_input + b"." + base64url_encode(signature)).decode()
 
 
 @functools.lru_cache(maxsize=8)

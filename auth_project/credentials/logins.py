@@ -26,6 +26,7 @@ from credentials.selectors import credential_get_by_email
 from credentials.sessions import (
     TokenPair,
     credential_event_publish,
+    credential_event_publish_numbered,
     credentials_transaction,
     new_family,
     refresh_record_insert,
@@ -87,15 +88,25 @@ def credential_login(*, email: str, password: str) -> LoginResult:
     changes = {"failed_login_count": 0, "locked_until": None, "last_login_at": now, "updated_at": now}
     if rehashed:
         changes["password"] = rehashed[0]
+    using = router.db_for_write(Credential)
     with credentials_transaction():
         # In SQL (common.sql), as every statement of the login's transaction: the ORM built them slower than
-        # the database ran them.
-        if not update_by_key(Credential, router.db_for_write(Credential), credential.pk, changes):
+        # the database ran them. The success and the event's number (credential_event_publish's counter) in
+        # one UPDATE of the row.
+        values = {"last_login_at": now, "updated_at": now, **({"password": rehashed[0]} if rehashed else {})}
+        with connections[using].cursor() as cursor:
+            cursor.execute(
+                model_statement(Credential, using, _SUCCESS_REHASHED if rehashed else _SUCCESS),
+                [*db_values(Credential, using, values), credential.pk],
+            )
+            numbered = cursor.fetchone()
+        if numbered is None:
             raise ApiError(INVALID_CREDENTIALS, status=401)  # deleted since it was read
         refresh_record_insert(refresh_record)
-        credential_event_publish(credential.user_id, "auth.login.success")
+        credential_event_publish_numbered(credential.user_id, "auth.login.success", version=numbered[0])
     for name, value in changes.items():
         setattr(credential, name, value)
+    credential.event_version = numbered[0]
     LOGIN_SUCCESSES.inc()
     logger.info("login succeeded", extra={"event": "auth.login.success", "user_id": credential.user_id})
     return LoginResult(credential=credential, tokens=tokens)
@@ -132,16 +143,18 @@ def password_attempt_refusal(credential: Credential | None, *, at: datetime) -> 
         return "locked"
     using = router.db_for_write(Credential)
     updated_at, unlocked_by = db_values(Credential, using, {"updated_at": at, "locked_until": at})
-    with credentials_transaction(), connections[using].cursor() as cursor:
+    # One statement, so no transaction of its own: it commits (and lets the row go) as it ends, as the
+    # transaction it was alone in did, with a BEGIN and a COMMIT fewer (in a caller's transaction, in that one).
+    with connections[using].cursor() as cursor:
         cursor.execute(
             model_statement(Credential, using, _ATTEMPT_COUNT),
             [updated_at, credential.pk, True, settings.LOGIN_LOCKOUT_THRESHOLD, unlocked_by],
         )
         counted = cursor.fetchone()
-        if counted is None:
-            if not Credential.objects.filter(pk=credential.pk, is_active=True).exists():
-                return "unknown_email"  # deleted or deactivated since it was read: no one's attempt any more
-            return "locked"  # the attempts in flight already reach the threshold
+    if counted is None:
+        if not Credential.objects.filter(pk=credential.pk, is_active=True).exists():
+            return "unknown_email"  # deleted or deactivated since it was read: no one's attempt any more
+        return "locked"  # the attempts in flight already reach the threshold
     credential.failed_login_count = counted[0]
     return None
 
@@ -153,6 +166,15 @@ _ATTEMPT_COUNT = (
     " WHERE {user_id} = %s AND {is_active} = %s AND {failed_login_count} < %s"
     " AND ({locked_until} IS NULL OR {locked_until} <= %s) RETURNING {failed_login_count}"
 )
+
+
+# A success: the count and lock cleared, the login's time, the event counter bumped and read back (one
+# statement where update_by_key and credential_event_publish made two); with a new hash when it was rehashed.
+_SUCCESS = (
+    "UPDATE {table} SET {failed_login_count} = 0, {locked_until} = NULL, {last_login_at} = %s, {updated_at} = %s,"
+    " {event_version} = {event_version} + 1 WHERE {user_id} = %s RETURNING {event_version}"
+)
+_SUCCESS_REHASHED = _SUCCESS.replace("{updated_at} = %s,", "{updated_at} = %s, {password} = %s,")
 
 
 def password_attempt_refused(credential: Credential | None, *, reason: str) -> None:

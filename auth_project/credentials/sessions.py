@@ -23,7 +23,7 @@ from django.db.models import Max
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.settings import api_settings
-from rest_framework_simplejwt.utils import datetime_from_epoch
+from rest_framework_simplejwt.utils import aware_utcnow, datetime_from_epoch
 
 from common.errors import ApiError, LegacyValidationError, legacy_field_error
 from common.events.outbox import event_publish
@@ -31,7 +31,15 @@ from common.internal_auth import EndUser
 from common.revocation import RevocationUnavailable, client_for, revoke_family, revoke_token, user_tokens_refused
 from common.sql import insert_row, model_statement
 from credentials.models import Credential, RefreshTokenRecord
-from credentials.tokens import FAMILY_CLAIM, USER_ID_CLAIM, VERSION_CLAIM, SessionAccessToken, SessionRefreshToken
+from credentials.tokens import (
+    FAMILY_CLAIM,
+    USER_ID_CLAIM,
+    VERSION_CLAIM,
+    SessionAccessToken,
+    SessionRefreshToken,
+    new_token_claims,
+    token_sign,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +83,13 @@ def credential_event_publish(user_id: int, event_type: str, **payload) -> None:
         row = cursor.fetchone()
     if row is None:
         raise Credential.DoesNotExist(f"no credential {user_id}")
-    event_publish(type=event_type, aggregate_id=user_id, version=row[0], payload={"user_id": user_id, **payload})
+    credential_event_publish_numbered(user_id, event_type, version=row[0], **payload)
+
+
+def credential_event_publish_numbered(user_id: int, event_type: str, *, version: int, **payload) -> None:
+    """:func:`credential_event_publish` once the counter is bumped: ``version`` is its new value, read back in the
+    same transaction by the caller's statement that bumped it (a login's success)."""
+    event_publish(type=event_type, aggregate_id=user_id, version=version, payload={"user_id": user_id, **payload})
 
 
 _EVENT_COUNT = "UPDATE {table} SET {event_version} = {event_version} + 1 WHERE {user_id} = %s RETURNING {event_version}"
@@ -102,21 +116,21 @@ def token_pair_sign(*, credential: Credential, family: str) -> tuple[TokenPair, 
     an RSA key): a caller holding a lock (a transaction that writes) signs first
     and saves the record inside.
     """
-    refresh = SessionRefreshToken()
-    access = SessionAccessToken()
-    for token in (refresh, access):
-        token[USER_ID_CLAIM] = credential.user_id
-        token[VERSION_CLAIM] = credential.token_version
-        token[FAMILY_CLAIM] = family
-    access["email"] = credential.email
+    # SimpleJWT's tokens, their claims written out (credentials.tokens.new_token_claims) rather than built
+    # through two token objects: a login signs these.
+    now = aware_utcnow()
+    claims = {USER_ID_CLAIM: credential.user_id, VERSION_CLAIM: credential.token_version, FAMILY_CLAIM: family}
+    refresh = new_token_claims(SessionRefreshToken, at=now, **claims)
+    access = new_token_claims(SessionAccessToken, at=now, **claims, email=credential.email)
     record = RefreshTokenRecord(
-        jti=refresh["jti"],
+        jti=refresh[api_settings.JTI_CLAIM],
         credential=credential,
         family=family,
         issued_at=datetime_from_epoch(refresh["iat"]),
         expires_at=datetime_from_epoch(refresh["exp"]),
     )
-    return TokenPair(access=str(access), refresh=str(refresh), refresh_jti=refresh["jti"]), record
+    tokens = TokenPair(access=token_sign(access), refresh=token_sign(refresh), refresh_jti=record.jti)
+    return tokens, record
 
 
 def refresh_record_insert(record: RefreshTokenRecord) -> None:

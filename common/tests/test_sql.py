@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connections
 
-from common.sql import insert_row, quoted_table, select_by_key_for_update, update_by_key
+from common.sql import db_values, insert_row, model_from_row, quoted_table, select_by_key_for_update, update_by_key
 
 pytestmark = pytest.mark.django_db
 
@@ -54,3 +55,24 @@ def test_a_models_names_are_quoted_once_per_database_and_cannot_be_changed():
     assert (table, columns["first_name"]) == ('"auth_user"', '"first_name"')
     with pytest.raises(TypeError):
         columns["first_name"] = "name"
+
+
+def test_a_row_becomes_the_instance_the_orm_reads_and_values_what_it_writes_every_time():
+    # The converters and preps are looked up once per model and names: the second call takes the cached ones.
+    user = User.objects.create(username="ana", is_active=False, first_name="Ana")
+    names = ["id", "last_login", "username", "first_name", "is_active", "date_joined"]  # in the model's order
+    table, columns = quoted_table(User, "default")
+    for _ in range(2):
+        with connections["default"].cursor() as cursor:
+            cursor.execute(f"SELECT {', '.join(columns[name] for name in names)} FROM {table}")
+            read = model_from_row(User, "default", names, cursor.fetchone())
+        assert (read.pk, read.username, read.is_active, read.date_joined, read.last_login, read.first_name) == (
+            user.pk, "ana", False, user.date_joined, None, "Ana"
+        )
+        assert read.is_active is False and read._state.db == "default" and not read._state.adding
+        assert db_values(User, "default", {"is_active": True, "date_joined": user.date_joined, "username": "b"}) == [
+            User._meta.get_field(name).get_db_prep_value(value, connections["default"])
+            for name, value in {"is_active": True, "date_joined": user.date_joined, "username": "b"}.items()
+        ]
+    with pytest.raises(ValueError):
+        model_from_row(User, "default", names, (1, "ana"))

@@ -184,3 +184,23 @@ def test_one_backend_per_key_set(keys):
 
     assert key_set_backend(one) is key_set_backend(one)
     assert key_set_backend(other) is not key_set_backend(one)
+
+
+@pytest.mark.parametrize("name", ["rsa", "ec"])
+def test_a_token_is_what_pyjwts_encode_makes_of_the_same_claims(keys, name):
+    # The backend writes the compact form itself, header and key prepared once: the same bytes as jwt.encode's
+    # (an RS256 signature is deterministic; an ES256 one is not, so it is verified instead).
+    private, public = keys[name]
+    backend = KeySetTokenBackend(public_keys=(public,), signing_key=private)
+    payload = claims(email="ana@example.com", name="Ana \u00e9\u00e8 \U0001f600", fam=str(uuid.uuid4()))
+
+    token = backend.encode(payload)
+    expected = jwt.encode(payload, private, algorithm=key_algorithm(public), headers={"kid": key_id(public)})
+
+    if name == "rsa":
+        assert token == expected
+    else:
+        assert token.rsplit(".", 1)[0] == expected.rsplit(".", 1)[0]
+        assert jwt.decode(token, public, algorithms=["ES256"]) == payload
+    assert backend.decode(token) == payload
+    assert AccessToken(token, verify=False).payload == payload

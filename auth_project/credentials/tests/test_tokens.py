@@ -4,8 +4,12 @@ import jwt
 import pytest
 from django.conf import settings
 
+from rest_framework_simplejwt import tokens as simplejwt_tokens
+from rest_framework_simplejwt.utils import aware_utcnow
+
 from common.jwt_keys import key_algorithm, key_id
 from credentials.sessions import token_pair_issue
+from credentials.tokens import SessionAccessToken, SessionRefreshToken, new_token_claims, token_sign
 
 pytestmark = pytest.mark.django_db(databases=["default", "credentials"])
 
@@ -78,3 +82,20 @@ def test_after_the_switch_tokens_name_the_new_key_and_are_signed_in_its_algorith
     for token in (tokens.access, tokens.refresh):
         assert jwt.get_unverified_header(token) == {"alg": "ES256", "typ": "JWT", "kid": key_id(rotation.new)}
         assert jwt.decode(token, rotation.new, algorithms=["ES256"])["fam"] == family
+
+
+@pytest.mark.parametrize("kind", ["access", "refresh"])
+def test_a_new_tokens_claims_are_simplejwts_own(monkeypatch, kind):
+    # credentials.tokens.new_token_claims writes out what SimpleJWT's token object holds: same claims, same order.
+    token_class = {"access": SessionAccessToken, "refresh": SessionRefreshToken}[kind]
+    at = aware_utcnow()
+    monkeypatch.setattr(simplejwt_tokens, "aware_utcnow", lambda: at)
+    token = token_class()
+    token["userId"], token["ver"], token["fam"] = 7, 3, "f"
+
+    claims = new_token_claims(token_class, at=at, userId=7, ver=3, fam="f")
+
+    assert list(claims) == list(token.payload)
+    assert {**claims, "jti": None} == {**token.payload, "jti": None}
+    assert len(claims["jti"]) == len(token["jti"]) == 32 and claims["jti"] != token["jti"]
+    assert token_class(token_sign(claims)).payload == claims  # signed, it is a valid token of its kind

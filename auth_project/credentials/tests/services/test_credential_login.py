@@ -3,6 +3,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.hashers import check_password
+from django.db import connections
 from django.utils import timezone
 
 from common.errors import ApiError
@@ -210,3 +211,41 @@ def test_the_attempt_reaching_the_threshold_locks_whatever_the_others_did(make_c
 
     credential.refresh_from_db()
     assert credential.failed_login_count == 0 and credential.locked_until is not None
+
+
+def test_a_success_clears_the_count_and_lock_and_numbers_its_event_in_one_go(make_credential):
+    # The success's UPDATE also bumps the credential's event counter and numbers the event with it.
+    credential = make_credential(failed_login_count=2, locked_until=timezone.now() - timedelta(minutes=1))
+    Credential.objects.filter(pk=credential.pk).update(event_version=4)
+
+    result = credential_login(email=credential.email, password=PASSWORD)
+
+    stored = Credential.objects.get(pk=credential.pk)
+    assert (stored.failed_login_count, stored.locked_until, stored.event_version) == (0, None, 5)
+    assert stored.last_login_at == stored.updated_at == result.credential.last_login_at
+    assert (result.credential.failed_login_count, result.credential.event_version) == (0, 5)
+    assert stored.password == credential.password
+    event = OutboxEvent.objects.get()
+    assert (event.type, event.aggregate_id, event.version, event.payload) == (
+        "auth.login.success", str(credential.user_id), 5, {"user_id": credential.user_id}
+    )
+
+
+def test_the_attempt_is_counted_and_committed_before_its_hash(make_credential, monkeypatch):
+    # No transaction of the login's is open while the hash runs (the test's own is): the count is written, the row free.
+    credential = make_credential(failed_login_count=1)
+    connection = connections["credentials"]
+    test_transactions = len(connection.atomic_blocks)
+    seen = []
+    original = FastArgon2PasswordHasher.verify
+
+    def verify(self, password, encoded):
+        count = Credential.objects.get(pk=credential.pk).failed_login_count
+        seen.append((count, len(connection.atomic_blocks) - test_transactions))
+        return original(self, password, encoded)
+
+    monkeypatch.setattr(FastArgon2PasswordHasher, "verify", verify)
+
+    credential_login(email=credential.email, password=PASSWORD)
+
+    assert seen == [(2, 0)]
