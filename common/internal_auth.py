@@ -38,6 +38,7 @@ from django.conf import settings
 from jwt.algorithms import HMACAlgorithm
 from jwt.utils import base64url_decode, base64url_encode
 
+from common import jws
 from common.errors import error_response
 from common.request_context import current_request_id
 
@@ -169,16 +170,14 @@ def _sign(claims: dict, issuer: str, key: str) -> str:
     equal to PyJWT's by ``common/tests/test_internal_auth.py``. PyJWT spends
     ~70 Python calls on it, once per forwarded request.
     """
-    payload = base64url_encode(json.dumps(claims, separators=(",", ":")).encode())
-    signing_input = _signing_header(issuer) + b"." + payload
-    signature = hmac.digest(_HMAC.prepare_key(key), signing_input, "sha256")
-    return (signing_input + b"." + base64url_encode(signature)).decode()
+    secret = _HMAC.prepare_key(key)
+    payload = json.dumps(claims, separators=(",", ":")).encode()
+    return jws.compact(_signing_header(issuer), payload, lambda data: hmac.digest(secret, data, "sha256"))
 
 
 @functools.lru_cache(maxsize=32)
 def _signing_header(issuer: str) -> bytes:
-    header = {"typ": "JWT", "alg": ALGORITHM, "kid": issuer}
-    return base64url_encode(json.dumps(header, separators=(",", ":"), sort_keys=True).encode())
+    return jws.header_segment({"typ": "JWT", "alg": ALGORITHM, "kid": issuer})
 
 
 def verify_internal(

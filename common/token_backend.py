@@ -31,13 +31,13 @@ from typing import Any
 
 import jwt
 from jwt.algorithms import get_default_algorithms
-from jwt.utils import base64url_encode
 from jwt.warnings import InsecureKeyLengthWarning
 from django.utils.translation import gettext_lazy as _
 from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.exceptions import TokenBackendError
 from rest_framework_simplejwt.settings import api_settings
 
+from common import jws
 from common.jwt_keys import key_algorithm, key_id, public_pem_from_private
 
 
@@ -76,8 +76,7 @@ class KeySetTokenBackend(TokenBackend):
         if self.kid is not None:
             # What PyJWT's jwt.encode works out again for every token, worked out once: the header's segment (its
             # JSON as PyJWT writes it: sorted keys, no spaces), the algorithm and the key it signs with.
-            header = {"typ": "JWT", "alg": self.algorithm, "kid": self.kid}
-            self._header_segment = base64url_encode(json.dumps(header, separators=(",", ":"), sort_keys=True).encode())
+            self._header_segment = jws.header_segment({"typ": "JWT", "alg": self.algorithm, "kid": self.kid})
             self._signer = get_default_algorithms()[self.algorithm]
             self._signer_key = self._signer.prepare_key(self.prepared_signing_key)
             self._key_length_warning = self._signer.check_key_length(self._signer_key)
@@ -120,11 +119,12 @@ class KeySetTokenBackend(TokenBackend):
             body = self._payload_encoder.encode(jwt_payload).encode()
         else:
             body = json.dumps(jwt_payload, separators=(",", ":"), cls=self.json_encoder).encode()
-        signing_input = self._header_segment + b"." + base64url_encode(body)
         if self._key_length_warning:  # as jwt.encode warns, on every token
             warnings.warn(self._key_length_warning, InsecureKeyLengthWarning, stacklevel=2)
-        signature = self._signer.sign(signing_input, self._signer_key)
-        return (signing_input + b"." + base64url_encode(signature)).decode()
+        return jws.compact(self._header_segment, body, self._sign)
+
+    def _sign(self, signing_input: bytes) -> bytes:
+        return self._signer.sign(signing_input, self._signer_key)
 
 
 @functools.lru_cache(maxsize=8)
