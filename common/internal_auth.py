@@ -109,6 +109,8 @@ def _codec() -> tuple[_Signatures, jwt.PyJWT]:
 
 
 _SIGNATURES, _CODEC = _codec()
+# What ``jwt.decode(..., options={"require": _REQUIRED_CLAIMS})`` checks the claims with.
+_DECODE_OPTIONS = _CODEC._merge_options({"require": _REQUIRED_CLAIMS})
 
 
 class InternalAuthError(Exception):
@@ -191,13 +193,7 @@ def verify_internal(
     """
     keys = settings.INTERNAL_AUTH_KEYS if keys is None else keys
     try:
-        caller = _SIGNATURES.get_unverified_header(value).get("kid")
-        key = keys.get(caller) if isinstance(caller, str) else None
-        if not key:
-            raise InternalAuthError("signed by no caller this service knows")
-        claims = _CODEC.decode(
-            value, key, algorithms=[ALGORITHM], audience=audience, options={"require": _REQUIRED_CLAIMS}
-        )
+        caller, claims = _verified_claims(value, audience, keys)
     except jwt.PyJWTError as exc:
         raise InternalAuthError(str(exc)) from exc
     if claims["iss"] != caller:
@@ -205,6 +201,66 @@ def verify_internal(
     if claims["method"] != method.upper() or claims["path"] != path:
         raise InternalAuthError("made for another request")
     return claims
+
+
+def _verified_claims(value: str, audience: str, keys: dict[str, str]) -> tuple[str, dict]:
+    """The caller the header names (``kid``) and the claims PyJWT's ``decode`` gives with its key; for an assertion
+    as ``sign_internal`` writes it, PyJWT's checks made without its layers.
+
+    ``jwt.decode`` reads the token twice (once for the header's ``kid``) and
+    looks up its algorithm and options on each call: ~300 Python calls, once per
+    request to a service. An assertion whose header is the one ``_sign`` writes
+    (``_header_caller``) is read here once, with PyJWT's segment decoding, the
+    same HMAC comparison and PyJWT's own claim checks (``_validate_claims``);
+    anything else, and a key PyJWT would warn about, is PyJWT's to decode. Held
+    to PyJWT's verdicts by ``common/tests/test_internal_auth.py``.
+    """
+    header, _, rest = value.partition(".")
+    caller = _header_caller(header)
+    secret = _checked_secret(keys.get(caller)) if caller is not None else None
+    if secret is None or rest.count(".") != 1:
+        caller = _SIGNATURES.get_unverified_header(value).get("kid")
+        key = keys.get(caller) if isinstance(caller, str) else None
+        if not key:
+            raise InternalAuthError("signed by no caller this service knows")
+        return caller, _CODEC.decode(
+            value, key, algorithms=[ALGORITHM], audience=audience, options={"require": _REQUIRED_CLAIMS}
+        )
+    payload_segment, signature_segment = rest.split(".")
+    payload = _Signatures._decode_base64url_segment(payload_segment.encode(), "payload")
+    signature = _Signatures._decode_base64url_segment(signature_segment.encode(), "crypto")
+    if not hmac.compare_digest(signature, hmac.digest(secret, f"{header}.{payload_segment}".encode(), "sha256")):
+        raise jwt.InvalidSignatureError("Signature verification failed")
+    try:
+        claims = json.loads(payload)
+    except (ValueError, RecursionError) as exc:
+        raise jwt.DecodeError(f"Invalid payload string: {exc}") from exc
+    if not isinstance(claims, dict):
+        raise jwt.DecodeError("Invalid payload string: must be a json object")
+    _CODEC._validate_claims(claims, _DECODE_OPTIONS, audience=audience)
+    return caller, claims
+
+
+@functools.lru_cache(maxsize=32)
+def _header_caller(segment: str) -> str | None:
+    """The caller whose assertions ``sign_internal`` writes with this header segment; ``None`` for any other."""
+    try:
+        kid = json.loads(base64url_decode(segment.encode())).get("kid")
+    except (ValueError, AttributeError, binascii.Error):
+        return None
+    return kid if isinstance(kid, str) and _signing_header(kid) == segment.encode() else None
+
+
+def _checked_secret(key: str | None) -> bytes | None:
+    """``key`` prepared as PyJWT prepares it, once (``_HMACKeysChecked``); ``None`` for a key PyJWT would refuse or
+    warn about, which ``jwt.decode`` then refuses or warns about itself."""
+    if not key:
+        return None
+    try:
+        secret = _HMAC.prepare_key(key)
+    except jwt.InvalidKeyError:
+        return None
+    return None if _HMAC.check_key_length(secret) else secret
 
 
 def callers_for(path: str, callers: dict[str, tuple[str, ...]] | None = None) -> tuple[str, ...]:

@@ -116,15 +116,22 @@ def insert_row(model, using: str, values: dict, *, unless_conflict_on: str | Non
     With ``unless_conflict_on`` (a field name), a row whose value there is taken
     already is skipped (``ON CONFLICT … DO NOTHING``): 0.
     """
-    table, columns = quoted_table(model, using)
-    conflict = f" ON CONFLICT ({columns[unless_conflict_on]}) DO NOTHING" if unless_conflict_on else ""
     with connections[using].cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} ({', '.join(columns[name] for name in values)}) "
-            f"VALUES ({', '.join(['%s'] * len(values))}){conflict}",
-            db_values(model, using, values),
+            _insert_statement(model, using, tuple(values), unless_conflict_on), db_values(model, using, values)
         )
         return cursor.rowcount
+
+
+@functools.cache
+def _insert_statement(model, using: str, names: tuple[str, ...], unless_conflict_on: str | None) -> str:
+    # Written once per model, database and field names: a login inserts two rows.
+    table, columns = quoted_table(model, using)
+    conflict = f" ON CONFLICT ({columns[unless_conflict_on]}) DO NOTHING" if unless_conflict_on else ""
+    return (
+        f"INSERT INTO {table} ({', '.join(columns[name] for name in names)}) "
+        f"VALUES ({', '.join(['%s'] * len(names))}){conflict}"
+    )
 
 
 @functools.cache

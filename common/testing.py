@@ -7,6 +7,7 @@ start (``common.embedded_redis``), started here on a free port and stopped at th
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -121,6 +122,32 @@ class InternalAuthClientMixin:
     def request(self, **request):
         request["HTTP_X_INTERNAL_AUTH"] = self.signer(request["REQUEST_METHOD"], request["PATH_INFO"])
         return super().request(**request)
+
+
+# The staff admin's middleware (common.staff_admin), as both services' config/tests/test_staff_admin.py check it
+# ------------------------------------------------------------------------------
+
+
+def every_middleware_for_every_path(settings) -> list[str]:
+    """``MIDDLEWARE`` as it was before ``common.staff_admin.StaffAdminMiddleware``: the admin's for every path."""
+    return [
+        *(name for name in settings.MIDDLEWARE if name != "common.staff_admin.StaffAdminMiddleware"),
+        *settings.STAFF_ADMIN_MIDDLEWARE,
+    ]
+
+
+def answer_compared(response, masked=("token", "refresh")) -> tuple:
+    """A response's status, every header in its order, its cookies and body, to hold two answers equal.
+
+    The request id is a new random one each time, and so are the tokens of a JSON body's ``masked`` keys.
+    """
+    headers = [(name, "<id>" if name == "X-Request-ID" else value) for name, value in response.items()]
+    body = response.content
+    if response.get("Content-Type") == "application/json" and body.startswith(b"{"):
+        data = json.loads(body)
+        if masked_here := [key for key in masked if key in data]:
+            body = json.dumps({**data, **dict.fromkeys(masked_here, "<token>")}).encode()
+    return response.status_code, headers, response.cookies.output(), body
 
 
 # A service's database router, as both services' config/tests/test_routers.py check it

@@ -7,12 +7,13 @@ from drf_spectacular.views import SpectacularJSONAPIView
 from common.health import health_view, ready_view
 
 urlpatterns = [
+    # First: every login resolves here (no other path overlaps these).
+    path("", include("credentials.urls")),
     path("health", health_view),
     path("ready", ready_view),
     path("admin/", admin.site.urls),
     # The gateway merges each service's document into the public /api/schema/.
     path("api/schema/auth", SpectacularJSONAPIView.as_view(), name="schema"),
-    path("", include("credentials.urls")),
 ]
 
 handler400 = "common.errors.bad_request"

@@ -15,8 +15,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from common.api_views import ServiceApiView
 from common.serializers import (
     BAD_REQUEST,
     EMAIL_MAX_LENGTH,
@@ -47,7 +47,7 @@ def _token_pair(tokens: sessions.TokenPair) -> dict:
     return {"token": tokens.access, "refresh": tokens.refresh}
 
 
-class CredentialLoginApi(APIView):
+class CredentialLoginApi(ServiceApiView):
     @extend_schema(
         operation_id="login",
         summary="Log in with email and password",
@@ -116,7 +116,7 @@ def _email_valid(email: str) -> bool:
     return True
 
 
-class TokenRefreshApi(APIView):
+class TokenRefreshApi(ServiceApiView):
     @extend_schema(
         operation_id="token_refresh",
         summary="Exchange a refresh token for a new token pair",
@@ -141,7 +141,7 @@ class TokenRefreshApi(APIView):
         return Response(_token_pair(tokens))
 
 
-class SessionLogoutApi(APIView):
+class SessionLogoutApi(ServiceApiView):
     permission_classes = [EndUserRequired]
 
     @extend_schema(
@@ -169,7 +169,7 @@ class SessionLogoutApi(APIView):
         return Response({"message": "Logged out"})
 
 
-class PasswordChangeApi(APIView):
+class PasswordChangeApi(ServiceApiView):
     permission_classes = [EndUserRequired]
 
     @extend_schema(
@@ -202,7 +202,7 @@ class PasswordChangeApi(APIView):
         return Response({"message": "Password changed successfully", **_token_pair(tokens)})
 
 
-class SigningKeySetApi(APIView):
+class SigningKeySetApi(ServiceApiView):
     @extend_schema(
         operation_id="jwks",
         summary="Public keys that verify access tokens (JWK Set)",
@@ -214,7 +214,7 @@ class SigningKeySetApi(APIView):
         return Response(selectors.signing_key_set())
 
 
-class InternalCredentialCreateApi(APIView):
+class InternalCredentialCreateApi(ServiceApiView):
     """``POST /internal/credentials``: the users service's registration saga, step "credential".
 
     Caller: the users service only (``X-Internal-Auth`` issued by "users"; any
@@ -251,7 +251,7 @@ class InternalCredentialCreateApi(APIView):
         return Response(_token_pair(tokens), status=status.HTTP_201_CREATED)
 
 
-class InternalCredentialDeleteApi(APIView):
+class InternalCredentialDeleteApi(ServiceApiView):
     """``DELETE /internal/credentials/<user_id>``: compensation for a failed registration, and account deletion.
 
     Caller: the users service only (as above). Deletes the credential and its
@@ -273,7 +273,7 @@ def _credential_state(credential) -> dict:
     return CredentialStateOutputSerializer(credential).data
 
 
-class InternalCredentialStateApi(APIView):
+class InternalCredentialStateApi(ServiceApiView):
     """``GET /internal/credentials/<user_id>/state``: what support staff see of a user's sign-in.
 
     Caller: the users service only. 200 ``{"user_id", "is_active", "locked",
@@ -292,7 +292,7 @@ class InternalCredentialStateApi(APIView):
         return Response(_credential_state(credential))
 
 
-class InternalCredentialUnlockApi(APIView):
+class InternalCredentialUnlockApi(ServiceApiView):
     """``POST /internal/credentials/<user_id>/unlock``: a locked-out user may log in again at once.
 
     Caller: the users service only. 200 with the state (as above); 404 without a credential.
@@ -305,7 +305,7 @@ class InternalCredentialUnlockApi(APIView):
         return Response(_credential_state(services.credential_unlock(user_id=user_id)))
 
 
-class InternalCredentialSessionsEndApi(APIView):
+class InternalCredentialSessionsEndApi(ServiceApiView):
     """``POST /internal/credentials/<user_id>/end-sessions``: every token the user holds stops working.
 
     Caller: the users service only. 200 with the state (as above); 404 without

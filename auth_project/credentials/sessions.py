@@ -109,12 +109,14 @@ def token_pair_issue(*, credential: Credential, family: str) -> TokenPair:
     return tokens
 
 
-def token_pair_sign(*, credential: Credential, family: str) -> tuple[TokenPair, RefreshTokenRecord]:
-    """The signed tokens of :func:`token_pair_issue`, and the record of its refresh token, not saved yet.
+def token_pair_sign(*, credential: Credential, family: str) -> tuple[TokenPair, dict]:
+    """The signed tokens of :func:`token_pair_issue`, and the row of its refresh token's record, not saved yet.
 
     Signing takes two signatures (ES256 with an EC key; RS256, much slower, with
     an RSA key): a caller holding a lock (a transaction that writes) signs first
-    and saves the record inside.
+    and saves the record inside. The record is its row's values (field name →
+    value), not a ``RefreshTokenRecord``: it is only ever inserted, and a model
+    instance cost a login ~50 Python calls.
     """
     # SimpleJWT's tokens, their claims written out (credentials.tokens.new_token_claims) rather than built
     # through two token objects: a login signs these.
@@ -122,28 +124,22 @@ def token_pair_sign(*, credential: Credential, family: str) -> tuple[TokenPair, 
     claims = {USER_ID_CLAIM: credential.user_id, VERSION_CLAIM: credential.token_version, FAMILY_CLAIM: family}
     refresh = new_token_claims(SessionRefreshToken, at=now, **claims)
     access = new_token_claims(SessionAccessToken, at=now, **claims, email=credential.email)
-    record = RefreshTokenRecord(
-        jti=refresh[api_settings.JTI_CLAIM],
-        credential=credential,
-        family=family,
-        issued_at=datetime_from_epoch(refresh["iat"]),
-        expires_at=datetime_from_epoch(refresh["exp"]),
-    )
-    tokens = TokenPair(access=token_sign(access), refresh=token_sign(refresh), refresh_jti=record.jti)
+    record = {
+        "jti": refresh[api_settings.JTI_CLAIM],
+        "credential": credential.pk,
+        "family": family,
+        "issued_at": datetime_from_epoch(refresh["iat"]),
+        "expires_at": datetime_from_epoch(refresh["exp"]),
+        "replaced_by": "",
+    }
+    tokens = TokenPair(access=token_sign(access), refresh=token_sign(refresh), refresh_jti=record["jti"])
     return tokens, record
 
 
-def refresh_record_insert(record: RefreshTokenRecord) -> None:
-    """Save a new refresh token's record: one ``INSERT`` in SQL (``common.sql``), every login makes one."""
-    values = {
-        "jti": record.jti,
-        "credential": record.credential_id,
-        "family": record.family,
-        "issued_at": record.issued_at,
-        "expires_at": record.expires_at,
-        "replaced_by": record.replaced_by,
-    }
-    insert_row(RefreshTokenRecord, router.db_for_write(RefreshTokenRecord), values)
+def refresh_record_insert(record: dict) -> None:
+    """Save a new refresh token's record (:func:`token_pair_sign`'s row): one ``INSERT`` in SQL (``common.sql``),
+    every login makes one."""
+    insert_row(RefreshTokenRecord, router.db_for_write(RefreshTokenRecord), record)
 
 
 def new_family() -> str:

@@ -21,8 +21,6 @@ ADMIN_APPS = ["django.contrib.admin"]
 # MIDDLEWARE: every /api/ and /internal/ request must carry the gateway's (or a peer's) assertion
 # ------------------------------------------------------------------------------
 # The assertion is checked after the request id and the metrics, so a refused request is logged and counted.
-# In three parts, so a service adding its own middleware (the users service: the admin's static files, its
-# second factor and its lockout) puts it between them rather than copying the list.
 API_MIDDLEWARE = [
     "common.middleware.RequestIdMiddleware",
     "common.metrics.MetricsMiddleware",
@@ -30,7 +28,11 @@ API_MIDDLEWARE = [
     "common.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
 ]
-# The staff admin's: its session, CSRF and signed-in staff member...
+# The staff admin's, in this order, run by common.staff_admin.StaffAdminMiddleware for every path but the
+# API's: the API's views use none of them (their callers are the gateway and the peer service, vouched for by
+# the assertion, never a staff member's browser), and they cost a request more than its view. In two parts, so
+# a service adding its own (the users service: the admin's static files, its second factor and its lockout)
+# puts it between them rather than copying the list. First its session, CSRF and signed-in staff member...
 ADMIN_SESSION_MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -42,7 +44,13 @@ ADMIN_PAGE_MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
-MIDDLEWARE = API_MIDDLEWARE + ADMIN_SESSION_MIDDLEWARE + ADMIN_PAGE_MIDDLEWARE
+STAFF_ADMIN_MIDDLEWARE = ADMIN_SESSION_MIDDLEWARE + ADMIN_PAGE_MIDDLEWARE
+# Prefixes of the paths that skip them: a service adds its own (the auth service: /internal/).
+STAFF_ADMIN_SKIPPED_PATHS = ["/api/"]
+MIDDLEWARE = [*API_MIDDLEWARE, "common.staff_admin.StaffAdminMiddleware"]
+# Those checks look for the admin's middleware in MIDDLEWARE alone: common.staff_admin checks it where it is
+# (and a service with django-axes adds axes.W002).
+SILENCED_SYSTEM_CHECKS = ["admin.E408", "admin.E409", "admin.E410", "security.W002", "security.W003"]
 
 TEMPLATES = [
     {

@@ -168,3 +168,123 @@ def test_the_middleware_refuses_api_requests_without_a_credential_for_them_from_
     refused = client.get("/echo", headers={INTERNAL_AUTH_HEADER: sign(path="/echo")})
     assert (refused.status_code, refused.json()) == (403, {"error": "Permission denied"})
     assert client.get("/health").status_code == 200  # probes stay open
+
+
+# An assertion as sign_internal writes it is read without PyJWT's layers: the same verdicts as jwt.decode.
+
+_PARITY_NOW = int(time.time())
+
+
+def _forged(claims=None, *, kid="gateway", key=GATEWAY_KEY, payload=None, header=None, signature=None, tail=""):
+    import base64
+    import hashlib
+    import hmac
+    import json as json_module
+
+    from common.internal_auth import _signing_header
+
+    def segment(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    header = header if header is not None else _signing_header(kid).decode()
+    if payload is None:
+        payload = json_module.dumps(claims, separators=(",", ":")).encode()
+    signing_input = f"{header}.{segment(payload)}"
+    if signature is None:
+        signature = segment(hmac.new(key.encode(), signing_input.encode(), hashlib.sha256).digest())
+    return f"{signing_input}.{signature}{tail}"
+
+
+def _parity_claims(**changes):
+    claims = {"iss": "gateway", "aud": "users", "iat": _PARITY_NOW, "exp": _PARITY_NOW + 30, "method": "GET",
+              "path": "/api/profile", **changes}
+    return {name: value for name, value in claims.items() if value != "<absent>"}
+
+
+PARITY_CASES = {
+    "valid": lambda: _forged(_parity_claims()),
+    "valid-with-user": lambda: _forged(_parity_claims(sub="7", email="a@example.com", jti="j", token_exp=1)),
+    "signed-by-sign_internal": lambda: sign(),
+    "expired": lambda: _forged(_parity_claims(exp=_PARITY_NOW - 5)),
+    "exp-a-string": lambda: _forged(_parity_claims(exp="soon")),
+    "exp-a-float": lambda: _forged(_parity_claims(exp=_PARITY_NOW + 30.5)),
+    "iat-in-the-future": lambda: _forged(_parity_claims(iat=_PARITY_NOW + 3600)),
+    "iat-a-string": lambda: _forged(_parity_claims(iat="now")),
+    "nbf-in-the-future": lambda: _forged(_parity_claims(nbf=_PARITY_NOW + 3600)),
+    "nbf-past": lambda: _forged(_parity_claims(nbf=_PARITY_NOW - 5)),
+    **{f"no-{name}": (lambda name=name: _forged(_parity_claims(**{name: "<absent>"})))
+       for name in ("iss", "aud", "iat", "exp", "method", "path")},
+    "method-null": lambda: _forged(_parity_claims(method=None)),
+    "aud-a-list": lambda: _forged(_parity_claims(aud=["users", "auth"])),
+    "aud-another-list": lambda: _forged(_parity_claims(aud=["auth"])),
+    "aud-another": lambda: _forged(_parity_claims(aud="auth")),
+    "aud-a-number": lambda: _forged(_parity_claims(aud=5)),
+    "aud-a-list-of-numbers": lambda: _forged(_parity_claims(aud=[5])),
+    "sub-a-number": lambda: _forged(_parity_claims(sub=7)),
+    "jti-a-number": lambda: _forged(_parity_claims(jti=7)),
+    "payload-a-list": lambda: _forged(payload=b"[1, 2]"),
+    "payload-no-json": lambda: _forged(payload=b"{nope"),
+    "payload-not-utf8": lambda: _forged(payload=b'{"iss": "\xff"}'),
+    "payload-deep": lambda: _forged(payload=b"[" * 100_000),
+    "another-key": lambda: _forged(_parity_claims(), key="another-key-that-is-long-enough-for-hs256"),
+    "signature-cut": lambda: _forged(_parity_claims())[:-2],
+    "signature-padded": lambda: _forged(_parity_claims()) + "=",
+    "signature-empty": lambda: _forged(_parity_claims(), signature=""),
+    "a-fourth-segment": lambda: _forged(_parity_claims(), tail=".e30"),
+    "payload-padded": lambda: _forged(_parity_claims()).replace(".", "==.", 2).replace("==.", ".", 1),
+    "kid-unknown": lambda: _forged(_parity_claims(iss="monolith"), kid="monolith"),
+    "kid-users-signed-by-gateway": lambda: _forged(_parity_claims(iss="users"), kid="users"),
+    "iss-other-than-kid": lambda: _forged(_parity_claims(iss="users")),
+    "header-in-another-form": lambda: jwt.encode(_parity_claims(), GATEWAY_KEY, headers={"kid": "gateway", "x": 1}),
+    "header-alg-none": lambda: jwt.encode(_parity_claims(), None, algorithm="none", headers={"kid": "gateway"}),
+    "garbage": lambda: "not-a-token",
+    "empty": lambda: "",
+    "dots": lambda: "..",
+}
+
+
+@pytest.mark.parametrize("keys", ["local", "short-key"])
+@pytest.mark.parametrize("case", list(PARITY_CASES))
+def test_an_assertion_is_verified_as_pyjwt_verifies_it(case, keys):
+    import warnings
+
+    from common.internal_auth import _REQUIRED_CLAIMS, _verified_claims
+
+    keys = dict(LOCAL_INTERNAL_AUTH_KEYS) if keys == "local" else {"gateway": "short", "users": "short"}
+    value = PARITY_CASES[case]()
+
+    def pyjwt_verdict():
+        try:
+            caller = jwt.get_unverified_header(value).get("kid")
+            key = keys.get(caller) if isinstance(caller, str) else None
+            if not key:
+                return "refused"
+            return caller, jwt.decode(
+                value, key, algorithms=["HS256"], audience="users", options={"require": _REQUIRED_CLAIMS}
+            )
+        except jwt.PyJWTError:
+            return "refused"
+
+    def verdict():
+        try:
+            return _verified_claims(value, "users", keys)
+        except (jwt.PyJWTError, InternalAuthError):
+            return "refused"
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = pyjwt_verdict()
+        assert verdict() == expected
+    accepted = {"valid", "valid-with-user", "signed-by-sign_internal", "exp-a-float", "nbf-past", "aud-a-list",
+                "iss-other-than-kid", "signature-padded", "header-in-another-form"}
+    assert (expected != "refused") == (case in accepted and keys["gateway"] != "short")
+
+
+def test_a_key_pyjwt_warns_about_is_left_to_pyjwt_and_its_warning():
+    from jwt.warnings import InsecureKeyLengthWarning
+
+    value = _forged(_parity_claims(), key="short")
+
+    with pytest.warns(InsecureKeyLengthWarning):
+        claims = verify_internal(value, "users", method="GET", path="/api/profile", keys={"gateway": "short"})
+    assert claims["iss"] == "gateway"

@@ -26,12 +26,3 @@ class StaffAdminConfig(admin_apps.AdminConfig):
 
     default = False  # INSTALLED_APPS names it; "support" alone is SupportConfig
     default_site = "support.admin_site.StaffAdminSite"
-
-    def ready(self) -> None:
-        super().ready()
-        from django.core import checks
-
-        from config.middleware import staff_admin_middleware_check
-
-        # Its middleware is the staff admin's own chain (config.middleware): checked there.
-        checks.register(staff_admin_middleware_check, checks.Tags.admin, checks.Tags.security)

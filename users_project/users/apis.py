@@ -25,53 +25,15 @@ from common.serializers import (
     iso_utc,
 )
 from rest_framework.response import Response
-from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.views import APIView
 
 from common import edge
+from common.api_views import ServiceApiView
 from common.errors import ApiError
 from users.models import LANGUAGE_TAG_MAX_LENGTH, Preferences, language_tag_validator
 from users.selectors import user_preferences_get, user_profile_get
 from users.services import user_preferences_update, user_profile_update_own, user_register, user_revision_establish
 
 BEARER = [{"bearerAuth": []}]
-
-
-class _UsualAcceptNegotiation(DefaultContentNegotiation):
-    """DRF's content negotiation, answering the usual requests without parsing their ``Accept``.
-
-    With one renderer, no format asked for (no suffix, no query string) and an
-    ``Accept`` of ``USUAL_ACCEPTS`` (or none), DRF's answer is that renderer and
-    its own media type (a test holds them equal); any other request is DRF's to
-    negotiate, ``406`` included.
-    """
-
-    USUAL_ACCEPTS = frozenset({"*/*", "application/json", "application/json, text/plain, */*"})
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        meta = request._request.META
-        if (
-            format_suffix is None
-            and len(renderers) == 1
-            and not meta.get("QUERY_STRING")
-            and meta.get("HTTP_ACCEPT", "*/*") in self.USUAL_ACCEPTS
-        ):
-            return renderers[0], renderers[0].media_type
-        return super().select_renderer(request, renderers, format_suffix)
-
-
-class UsersApiView(APIView):
-    """The users service's API views: the request's ``Accept`` negotiated as above; no DRF authentication.
-
-    The end user is the gateway's word (``request.end_user``, ``_end_user_id``):
-    DRF's authentication has no class to run (``DEFAULT_AUTHENTICATION_CLASSES``
-    is empty), so it is left lazy as DRF allows, not run for every request.
-    """
-
-    content_negotiation_class = _UsualAcceptNegotiation
-
-    def perform_authentication(self, request):
-        pass
 
 
 def _keepable(request, response: Response, profile) -> Response:
@@ -198,7 +160,7 @@ class UserRegisterOutputSerializer(serializers.Serializer):
     user = UserOutputSerializer()
 
 
-class UserRegisterApi(UsersApiView):
+class UserRegisterApi(ServiceApiView):
     @extend_schema(
         operation_id="user_register",
         summary="Create an account",
@@ -249,7 +211,7 @@ class UserProfileUpdateOutputSerializer(serializers.Serializer):
     user = UserOutputSerializer()
 
 
-class UserProfileApi(UsersApiView):
+class UserProfileApi(ServiceApiView):
     @extend_schema(
         operation_id="user_profile_detail",
         summary="The signed-in user's profile",
@@ -336,7 +298,7 @@ class UserPreferencesUpdateInputSerializer(serializers.Serializer):
     notifications_enabled = StrictBooleanField(required=False)
 
 
-class UserPreferencesApi(UsersApiView):
+class UserPreferencesApi(ServiceApiView):
     @extend_schema(
         operation_id="user_preferences_detail",
         summary="The signed-in user's preferences (defaults when never set)",

@@ -29,6 +29,10 @@ INSTALLED_APPS = DJANGO_APPS + ADMIN_APPS + THIRD_PARTY_APPS + SHARED_APPS + LOC
 # Who may call what (common.internal_auth): the public API is the gateway's to forward,
 # the internal endpoints (credentials at registration, the staff admin's tools) the users service's.
 INTERNAL_AUTH_CALLERS = {"/api/": ("gateway",), "/internal/": ("users",)}
+# The staff admin's middleware (sessions, CSRF, messages, framing) skips both: the users service calls
+# /internal/ with its signed assertion, never with a staff member's cookies, and its views (DRF's, with no
+# session authentication) read no session, user or message and need no CSRF token.
+STAFF_ADMIN_SKIPPED_PATHS = ["/api/", "/internal/"]
 
 # DATABASES: Django's own tables in "default", the service's data in "credentials"
 # ------------------------------------------------------------------------------

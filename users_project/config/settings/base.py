@@ -15,8 +15,8 @@ from common.settings.service import *  # noqa: F403
 from common.settings.service import (
     ADMIN_PAGE_MIDDLEWARE,
     ADMIN_SESSION_MIDDLEWARE,
-    API_MIDDLEWARE,
     DJANGO_APPS,
+    SILENCED_SYSTEM_CHECKS,
     SPECTACULAR_SETTINGS,
 )
 
@@ -32,11 +32,10 @@ SHARED_APPS = ["common", "common.events"]
 LOCAL_APPS = ["users", "legacy_import", "support"]
 INSTALLED_APPS = DJANGO_APPS + ADMIN_APPS + THIRD_PARTY_APPS + SHARED_APPS + LOCAL_APPS
 
-# MIDDLEWARE: the services' (common.settings.service), then the staff admin's
+# MIDDLEWARE: the services' (common.settings.service), the staff admin's with its own
 # ------------------------------------------------------------------------------
-# The staff admin's, in this order, run by config.middleware.StaffAdminMiddleware for every path but the
-# public API's: the API's views use none of them (its users come from the gateway's assertion; the admin's
-# cookies are scoped to /admin/), and they cost a forwarded read more than its view.
+# The staff admin's, in this order, run by common.staff_admin.StaffAdminMiddleware for every path but the
+# public API's (STAFF_ADMIN_SKIPPED_PATHS: /api/).
 STAFF_ADMIN_MIDDLEWARE = [
     # The staff admin's CSS and JavaScript, served by the service itself (the gateway routes /static/ here).
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -47,10 +46,8 @@ STAFF_ADMIN_MIDDLEWARE = [
     # The staff sign-in's lockout (django-axes), last.
     "axes.middleware.AxesMiddleware",
 ]
-STAFF_ADMIN_SKIPPED_PATHS = ["/api/"]
-MIDDLEWARE = [*API_MIDDLEWARE, "config.middleware.StaffAdminMiddleware"]
-# Those checks look for the admin's middleware in MIDDLEWARE alone: config.middleware checks it where it is.
-SILENCED_SYSTEM_CHECKS = ["admin.E408", "admin.E409", "admin.E410", "axes.W002", "security.W002", "security.W003"]
+# Axes' check looks in MIDDLEWARE alone too: common.staff_admin checks it in the chain.
+SILENCED_SYSTEM_CHECKS = [*SILENCED_SYSTEM_CHECKS, "axes.W002"]
 # Who may call what (common.internal_auth): the public API is the gateway's to forward.
 INTERNAL_AUTH_CALLERS = {"/api/": ("gateway",)}
 

@@ -19,7 +19,7 @@ print(json.dumps({
     "use_x_forwarded_host": s.USE_X_FORWARDED_HOST,
     "whitenoise": s.STAFF_ADMIN_MIDDLEWARE[0] == "whitenoise.middleware.WhiteNoiseMiddleware"
         and s.MIDDLEWARE[s.MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1]
-        == "config.middleware.StaffAdminMiddleware",
+        == "common.staff_admin.StaffAdminMiddleware",
     "static_root": str(s.STATIC_ROOT),
     "static_storage": s.STORAGES["staticfiles"]["BACKEND"],
     "use_finders": getattr(s, "WHITENOISE_USE_FINDERS", False),

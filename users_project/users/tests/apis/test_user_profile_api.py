@@ -168,30 +168,3 @@ def test_the_profiles_own_answers_write_a_user_as_its_serializer_does(make_profi
     written = user_output(read)
 
     assert json.dumps(written) == json.dumps(UserOutputSerializer(read).data)
-
-
-@pytest.mark.parametrize(
-    "accept",
-    [None, "*/*", "application/json", "application/json, text/plain, */*", "application/json; indent=4", "text/html",
-     "", "application/*", "*/*;q=0.8, application/json"],
-)
-@pytest.mark.parametrize("query", ["", "format=json", "format=api"])
-def test_the_usual_accepts_negotiate_as_drf_does(accept, query):
-    from rest_framework.negotiation import DefaultContentNegotiation
-    from rest_framework.renderers import JSONRenderer
-    from rest_framework.request import Request
-    from rest_framework.test import APIRequestFactory
-
-    from users.apis import _UsualAcceptNegotiation
-
-    headers = {} if accept is None else {"HTTP_ACCEPT": accept}
-    request = Request(APIRequestFactory().get("/api/profile" + (f"?{query}" if query else ""), **headers))
-
-    def select(negotiation):
-        try:
-            renderer, media_type = negotiation.select_renderer(request, [JSONRenderer()])
-        except Exception as exc:  # noqa: BLE001  (the refusals must be the same too)
-            return type(exc).__name__
-        return type(renderer), media_type
-
-    assert select(_UsualAcceptNegotiation()) == select(DefaultContentNegotiation())

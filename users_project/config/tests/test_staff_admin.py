@@ -7,14 +7,13 @@ from django.conf import settings
 from django.test import Client, override_settings
 
 from common.internal_auth import sign_internal
-from config.middleware import staff_admin_middleware_check
+from common.staff_admin import staff_admin_middleware_check
 from common.settings.service import API_MIDDLEWARE
-from common.testing import InternalAuthClientMixin
+from common.testing import InternalAuthClientMixin, answer_compared, every_middleware_for_every_path
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
-# Before config.middleware.StaffAdminMiddleware: every middleware for every path.
-EVERY_MIDDLEWARE_FOR_EVERY_PATH = [*API_MIDDLEWARE, *settings.STAFF_ADMIN_MIDDLEWARE]
+EVERY_MIDDLEWARE_FOR_EVERY_PATH = every_middleware_for_every_path(settings)
 
 
 class _Client(InternalAuthClientMixin, Client):
@@ -27,12 +26,6 @@ def _client(user_id, **kwargs):
         return sign_internal("users", issuer="gateway", method=method, path=path, **(claims if user_id else {}))
 
     return _Client(signer=signer, raise_request_exception=False, **kwargs)
-
-
-def _answer(response) -> tuple:
-    # Every header in its order; the request id is a new random one each time.
-    headers = [(name, "<id>" if name == "X-Request-ID" else value) for name, value in response.items()]
-    return response.status_code, headers, response.cookies.output(), response.content
 
 
 API_REQUESTS = [
@@ -60,7 +53,7 @@ def test_an_api_answer_is_the_one_every_middleware_made(make_profile, method, pa
     kwargs = {"content_type": "application/json"} if body is not None else {}
 
     def ask():
-        return _answer(getattr(_client(user_id), method)(path, body, **kwargs, **extra))
+        return answer_compared(getattr(_client(user_id), method)(path, body, **kwargs, **extra))
 
     answer = ask()
     with override_settings(MIDDLEWARE=EVERY_MIDDLEWARE_FOR_EVERY_PATH):
@@ -74,9 +67,9 @@ def test_an_api_failure_is_answered_as_every_middleware_answered_it(make_profile
         raise RuntimeError("boom")
 
     monkeypatch.setattr("users.apis.user_profile_get", fail)
-    answer = _answer(_client(profile.pk).get("/api/profile"))
+    answer = answer_compared(_client(profile.pk).get("/api/profile"))
     with override_settings(MIDDLEWARE=EVERY_MIDDLEWARE_FOR_EVERY_PATH):
-        assert _answer(_client(profile.pk).get("/api/profile")) == answer
+        assert answer_compared(_client(profile.pk).get("/api/profile")) == answer
     assert answer[0] == 500
     assert ("X-Frame-Options", "DENY") in answer[1]
 
