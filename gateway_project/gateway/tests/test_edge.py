@@ -64,6 +64,7 @@ def test_a_current_copy_is_served_without_asking_the_service(client, owner, user
     assert second.status_code == 200 and second.content == first.content
     assert second["ETag"] == first["ETag"]
     assert second["Content-Type"] == "application/json"
+    assert first["Content-Length"] == second["Content-Length"] == str(len(second.content))
     assert edge.REVISION_HEADER not in first and edge.REVISION_HEADER not in second
 
 
@@ -178,6 +179,7 @@ def test_if_none_match_gets_a_304_from_the_copy_and_from_a_forwarded_answer(clie
 
     for response in (forwarded, served):
         assert (response.status_code, response.content, response["ETag"]) == (304, b"", etag)
+        assert not response.has_header("Content-Length")
     assert len(owner.upstream.received) == 2  # the copy the second request kept served the last two
 
 
