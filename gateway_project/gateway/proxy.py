@@ -259,23 +259,22 @@ def _upstream_failure(route: Route, exc: UpstreamError) -> HttpResponse:
 
 def relay(upstream: UpstreamResponse) -> HttpResponse:
     """The upstream's answer as a Django response, errors kept JSON."""
-    content_type = upstream.headers.get("Content-Type", "")
-    if upstream.status >= 400 and "json" not in content_type.lower():
+    if upstream.status >= 400 and "json" not in (upstream.header("Content-Type") or "").lower():
         # An upstream error page (the legacy monolith's HTML stack traces, say)
         # never reaches a client: keep the status, replace the body.
         return error_response(_reason(upstream.status), upstream.status)
     response = HttpResponse(upstream.data, status=upstream.status)
-    connection_options = _connection_options(upstream.headers.get("Connection"))
-    for name in upstream.headers:  # each field name once, however many lines it came on
-        lowered = name.lower()
+    headers = response.headers
+    connection_options = _connection_options(upstream.header("Connection"))
+    for lowered, (name, *values) in upstream.fields.items():  # each field once, however many lines it came on
         if lowered in _NOT_RELAYED or lowered in connection_options:
             continue
         if lowered == "set-cookie":
-            for value in upstream.headers.getlist(name):
+            for value in values:
                 response.cookies.load(value)
         else:
             # Repeated lines of a field are one comma-separated list (RFC 9110 section 5.3).
-            response[name] = upstream.headers[name]
+            headers[name] = values[0] if len(values) == 1 else ", ".join(values)
     return response
 
 
