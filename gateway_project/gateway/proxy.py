@@ -73,8 +73,9 @@ GATEWAY_SET_HEADERS = frozenset(
 IDENTITY_HEADERS = frozenset({"x-user-id", "x-user-email"})
 IDENTITY_HEADER_PREFIX = "x-internal-"
 _ALWAYS_DROPPED = HOP_BY_HOP_HEADERS | GATEWAY_SET_HEADERS | IDENTITY_HEADERS
-# Of an upstream's answer: the gateway sets its own length and request id.
-_NOT_RELAYED = HOP_BY_HOP_HEADERS | {"content-length", REQUEST_ID_HEADER.lower()}
+# Of an upstream's answer: the gateway sets its own length and request id, and gunicorn its own
+# Server and Date (dropping any an application gives it), so copying the upstream's would be work for nothing.
+_NOT_RELAYED = HOP_BY_HOP_HEADERS | {"content-length", REQUEST_ID_HEADER.lower(), "server", "date"}
 # Sent again to the next address after a connection lost mid-request, when the
 # first may have received it. Only the safe methods: PUT and DELETE are idempotent
 # by RFC 9110, but here a repeated PUT /api/change-password

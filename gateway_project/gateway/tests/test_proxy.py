@@ -266,6 +266,15 @@ def test_hop_by_hop_headers_of_the_answer_are_not_relayed(client, start_upstream
     assert response["X-End-To-End"] == "kept"
 
 
+def test_the_upstreams_server_and_date_are_left_to_the_gateways_server(client, start_upstream):
+    upstream = start_upstream(lambda received: json_answer(200, {}, [("Server", "gunicorn"), ("Date", "Sun, 06 Dec 2026")]))
+    with routed_to(upstream.url):
+        response = client.get("/api/profile")
+
+    assert response.status_code == 200
+    assert not response.has_header("Server") and not response.has_header("Date")
+
+
 def test_every_cookie_the_upstream_sets_reaches_the_client(client, start_upstream):
     upstream = start_upstream(
         lambda received: json_answer(
