@@ -210,7 +210,8 @@ def forward(
     balancer = route.balancer
     method = request.method
     target = request.get_full_path()
-    body = request.body or None
+    # Without a Content-Length Django reads no body (b""): not asking spares a GET a read of nothing.
+    body = (request.body or None) if request.META.get("CONTENT_LENGTH") else None
     headers = upstream_headers(request, route, identity, extra_headers)
     failure: UpstreamError | None = None
     for address in balancer.attempt_order():
