@@ -22,7 +22,6 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-
 # Bounds on what an upstream may send before its body.
 MAX_LINE = 65536
 MAX_HEADERS = 100
@@ -55,6 +54,12 @@ class BadResponse(UpstreamError):
 Fields = dict[str, list[str]]
 
 
+def _joined(fields: Fields, lowered: str) -> str | None:
+    """The field's lines as one comma-separated list (RFC 9110 section 5.3); ``None`` when absent."""
+    found = fields.get(lowered)
+    return None if found is None else ", ".join(found[1:])
+
+
 @dataclass
 class UpstreamResponse:
     status: int
@@ -63,8 +68,7 @@ class UpstreamResponse:
 
     def header(self, name: str) -> str | None:
         """The field ``name`` (any case), its lines joined as one list (RFC 9110 section 5.3); ``None`` when absent."""
-        found = self.fields.get(name.lower())
-        return None if found is None else ", ".join(found[1:])
+        return _joined(self.fields, name.lower())
 
     def header_values(self, name: str) -> list[str]:
         """Each line's value of the field ``name`` (any case): ``Set-Cookie`` is never joined."""
@@ -205,18 +209,14 @@ def _read_response(reader, method: str) -> tuple[UpstreamResponse, bool]:
         fields = _read_fields(reader)
         if not 100 <= status < 200:
             break
-    connection = fields.get("connection")
-    reusable = version == "HTTP/1.1" and (
-        connection is None or "close" not in {option.strip().lower() for option in ",".join(connection[1:]).split(",")}
-    )
+    connection_options = {option.strip().lower() for option in (_joined(fields, "connection") or "").split(",")}
+    reusable = version == "HTTP/1.1" and "close" not in connection_options
     if method == "HEAD" or status in _NO_BODY_STATUSES:
         return UpstreamResponse(status, fields, b""), reusable
-    transfer_encoding = fields.get("transfer-encoding")
-    if transfer_encoding is not None and "chunked" in ",".join(transfer_encoding[1:]).lower():
+    if "chunked" in (_joined(fields, "transfer-encoding") or "").lower():
         return UpstreamResponse(status, fields, _read_chunked(reader)), reusable
-    length = fields.get("content-length")
+    length = _joined(fields, "content-length")
     if length is not None:
-        length = ", ".join(length[1:])
         if not length.strip().isdigit():
             raise BadResponse("an invalid Content-Length")
         data = reader.read(int(length))
