@@ -8,7 +8,7 @@ import re
 import jwt
 import pytest
 
-from accounts import call, call_raw, internal_assertion, new_account
+from accounts import PASSWORD, call, call_raw, internal_assertion, new_account
 
 ORIGIN = "https://app.example.com"
 
@@ -82,6 +82,23 @@ def test_answers_carry_cors_and_security_headers(gateway):
         assert headers["Referrer-Policy"]
         assert headers["X-Frame-Options"] == "DENY"
         assert headers["Content-Security-Policy"]
+
+
+def test_answers_carry_their_length_and_are_not_chunked(gateway):
+    account = new_account(gateway, "length")
+    login = {"email": account["email"], "password": PASSWORD}
+    # Forwarded (a read twice: the second from the gateway's copy, a login), refused at the gateway, its own 404.
+    for method, path, body, token in [
+        ("GET", "/api/profile", None, account["token"]),
+        ("GET", "/api/profile", None, account["token"]),
+        ("POST", "/api/login", login, None),
+        ("GET", "/api/profile", None, None),
+        ("GET", "/api/nope", None, None),
+    ]:
+        _, headers, content = call_raw(gateway, method, path, body, token=token)
+        assert headers["Content-Length"] == str(len(content)), path
+        assert "Transfer-Encoding" not in headers, path
+        assert len(headers.get_all("Date")) == len(headers.get_all("Server")) == 1, path
 
 
 # THE PUBLIC DOCUMENT AND ITS PAGE

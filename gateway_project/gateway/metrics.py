@@ -39,5 +39,12 @@ EDGE_READS = Counter(
 )
 
 
+# (route, outcome) -> its series: labels() takes a lock and builds a key on every call; this is one dict lookup.
+_edge_read_series: dict[tuple[str, str], Counter] = {}
+
+
 def edge_read(route: str, outcome: str) -> None:
-    EDGE_READS.labels(route, outcome).inc()
+    series = _edge_read_series.get((route, outcome))
+    if series is None:
+        series = _edge_read_series[route, outcome] = EDGE_READS.labels(route, outcome)
+    series.inc()

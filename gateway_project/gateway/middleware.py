@@ -1,4 +1,4 @@
-"""The gateway's own middleware: request metrics by route, rate limits, a CSP on JSON answers."""
+"""The gateway's own middleware: answers' lengths, request metrics by route, rate limits, a CSP on JSON answers."""
 
 from __future__ import annotations
 
@@ -7,6 +7,34 @@ from django.conf import settings
 from common import metrics
 
 from . import ratelimits, routing, views
+
+
+# Answers that carry no body: a Content-Length there would have to be the full answer's (RFC 9110 section 8.6).
+NO_BODY_STATUSES = frozenset({204, 304})
+
+
+class ContentLengthMiddleware:
+    """``Content-Length`` on every answer whose body the gateway holds whole, so none is sent chunked.
+
+    gunicorn frames an HTTP/1.1 answer without a length in chunks: a further
+    send for the last chunk, and a chunk parser at the client. A streamed
+    answer (a docs file) is left as it is; a ``HEAD`` answer, a 204 and a 304
+    carry no body, and get no length rather than a wrong one.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not (
+            response.streaming
+            or request.method == "HEAD"
+            or response.status_code in NO_BODY_STATUSES
+            or response.has_header("Content-Length")
+        ):
+            response.headers["Content-Length"] = str(len(response.content))
+        return response
 
 
 class MetricsMiddleware(metrics.MetricsMiddleware):

@@ -73,8 +73,9 @@ GATEWAY_SET_HEADERS = frozenset(
 IDENTITY_HEADERS = frozenset({"x-user-id", "x-user-email"})
 IDENTITY_HEADER_PREFIX = "x-internal-"
 _ALWAYS_DROPPED = HOP_BY_HOP_HEADERS | GATEWAY_SET_HEADERS | IDENTITY_HEADERS
-# Of an upstream's answer: the gateway sets its own length and request id.
-_NOT_RELAYED = HOP_BY_HOP_HEADERS | {"content-length", REQUEST_ID_HEADER.lower()}
+# Of an upstream's answer: the gateway sets its own length and request id, and gunicorn its own
+# Server and Date (dropping any an application gives it), so copying the upstream's would be work for nothing.
+_NOT_RELAYED = HOP_BY_HOP_HEADERS | {"content-length", REQUEST_ID_HEADER.lower(), "server", "date"}
 # Sent again to the next address after a connection lost mid-request, when the
 # first may have received it. Only the safe methods: PUT and DELETE are idempotent
 # by RFC 9110, but here a repeated PUT /api/change-password
@@ -209,7 +210,8 @@ def forward(
     balancer = route.balancer
     method = request.method
     target = request.get_full_path()
-    body = request.body or None
+    # Without a Content-Length Django reads no body (b""): not asking spares a GET a read of nothing.
+    body = (request.body or None) if request.META.get("CONTENT_LENGTH") else None
     headers = upstream_headers(request, route, identity, extra_headers)
     failure: UpstreamError | None = None
     for address in balancer.attempt_order():
@@ -259,23 +261,22 @@ def _upstream_failure(route: Route, exc: UpstreamError) -> HttpResponse:
 
 def relay(upstream: UpstreamResponse) -> HttpResponse:
     """The upstream's answer as a Django response, errors kept JSON."""
-    content_type = upstream.headers.get("Content-Type", "")
-    if upstream.status >= 400 and "json" not in content_type.lower():
+    if upstream.status >= 400 and "json" not in (upstream.header("Content-Type") or "").lower():
         # An upstream error page (the legacy monolith's HTML stack traces, say)
         # never reaches a client: keep the status, replace the body.
         return error_response(_reason(upstream.status), upstream.status)
     response = HttpResponse(upstream.data, status=upstream.status)
-    connection_options = _connection_options(upstream.headers.get("Connection"))
-    for name in upstream.headers:  # each field name once, however many lines it came on
-        lowered = name.lower()
+    headers = response.headers
+    connection_options = _connection_options(upstream.header("Connection"))
+    for lowered, (name, *values) in upstream.fields.items():  # each field once, however many lines it came on
         if lowered in _NOT_RELAYED or lowered in connection_options:
             continue
         if lowered == "set-cookie":
-            for value in upstream.headers.getlist(name):
+            for value in values:
                 response.cookies.load(value)
         else:
             # Repeated lines of a field are one comma-separated list (RFC 9110 section 5.3).
-            response[name] = upstream.headers[name]
+            headers[name] = values[0] if len(values) == 1 else ", ".join(values)
     return response
 
 

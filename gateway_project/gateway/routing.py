@@ -207,10 +207,30 @@ def _routes_longest_first() -> tuple[Route, ...]:
     return _table.current()
 
 
+# What each path resolved to in the table in use: clients ask for the same few paths, so a path is matched
+# against the table once, not on every request. Made anew with each table; emptied when this full.
+RESOLVED_PATHS_MAX = 1024
+_resolved: tuple[tuple[Route, ...] | None, dict[str, Route | None]] = (None, {})
+_UNRESOLVED = object()
+
+
 def resolve(path: str) -> Route | None:
     """The route owning ``path``, or ``None`` when no upstream does (or the path is reserved)."""
-    route = next((route for route in _routes_longest_first() if matches(route.prefix, path)), None)
-    return None if route is None or reserved(path) else route
+    global _resolved
+    routes = _routes_longest_first()
+    table, paths = _resolved
+    if table is not routes:
+        paths = {}
+        _resolved = (routes, paths)
+    route = paths.get(path, _UNRESOLVED)
+    if route is _UNRESOLVED:
+        route = next((route for route in routes if matches(route.prefix, path)), None)
+        if route is not None and reserved(path):
+            route = None
+        if len(paths) >= RESOLVED_PATHS_MAX:
+            paths.clear()
+        paths[path] = route
+    return route
 
 
 def upstreams_in_use() -> dict[str, Balancer]:
@@ -220,8 +240,9 @@ def upstreams_in_use() -> dict[str, Balancer]:
 
 def clear_cache() -> None:
     """Forget the table and the balancers, so both are made again from the settings and the routes file."""
-    global _table
+    global _table, _resolved
     _table = _Table()
+    _resolved = (None, {})
     balancers.cache_clear()
 
 

@@ -22,8 +22,6 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-from urllib3 import HTTPHeaderDict
-
 # Bounds on what an upstream may send before its body.
 MAX_LINE = 65536
 MAX_HEADERS = 100
@@ -52,11 +50,29 @@ class BadResponse(UpstreamError):
     """The upstream answered something that is not HTTP/1.x."""
 
 
+# An answer's header fields: the lower-cased name -> [the name as first sent, the value of each line in order].
+Fields = dict[str, list[str]]
+
+
+def _joined(fields: Fields, lowered: str) -> str | None:
+    """The field's lines as one comma-separated list (RFC 9110 section 5.3); ``None`` when absent."""
+    found = fields.get(lowered)
+    return None if found is None else ", ".join(found[1:])
+
+
 @dataclass
 class UpstreamResponse:
     status: int
-    headers: HTTPHeaderDict
+    fields: Fields
     data: bytes
+
+    def header(self, name: str) -> str | None:
+        """The field ``name`` (any case), its lines joined as one list (RFC 9110 section 5.3); ``None`` when absent."""
+        return _joined(self.fields, name.lower())
+
+    def header_values(self, name: str) -> list[str]:
+        """Each line's value of the field ``name`` (any case): ``Set-Cookie`` is never joined."""
+        return self.fields.get(name.lower(), [""])[1:]
 
 
 class _Connection:
@@ -190,24 +206,24 @@ def _read_response(reader, method: str) -> tuple[UpstreamResponse, bool]:
         if not status_line:
             raise ConnectionLost("the connection closed before an answer")
         version, status = _parse_status_line(status_line)
-        headers = _read_headers(reader)
+        fields = _read_fields(reader)
         if not 100 <= status < 200:
             break
-    connection_options = {option.strip().lower() for option in headers.get("Connection", "").split(",")}
+    connection_options = {option.strip().lower() for option in (_joined(fields, "connection") or "").split(",")}
     reusable = version == "HTTP/1.1" and "close" not in connection_options
     if method == "HEAD" or status in _NO_BODY_STATUSES:
-        return UpstreamResponse(status, headers, b""), reusable
-    if "chunked" in headers.get("Transfer-Encoding", "").lower():
-        return UpstreamResponse(status, headers, _read_chunked(reader)), reusable
-    length = headers.get("Content-Length")
+        return UpstreamResponse(status, fields, b""), reusable
+    if "chunked" in (_joined(fields, "transfer-encoding") or "").lower():
+        return UpstreamResponse(status, fields, _read_chunked(reader)), reusable
+    length = _joined(fields, "content-length")
     if length is not None:
         if not length.strip().isdigit():
             raise BadResponse("an invalid Content-Length")
         data = reader.read(int(length))
         if len(data) < int(length):
             raise ConnectionLost("the connection closed in the middle of the body")
-        return UpstreamResponse(status, headers, data), reusable
-    return UpstreamResponse(status, headers, reader.read()), False  # to the end of the connection
+        return UpstreamResponse(status, fields, data), reusable
+    return UpstreamResponse(status, fields, reader.read()), False  # to the end of the connection
 
 
 def _parse_status_line(line: bytes) -> tuple[str, int]:
@@ -217,18 +233,26 @@ def _parse_status_line(line: bytes) -> tuple[str, int]:
     return parts[0], int(parts[1])
 
 
-def _read_headers(reader) -> HTTPHeaderDict:
-    headers = HTTPHeaderDict()
+def _read_fields(reader) -> Fields:
+    """The header lines, up to the empty one. The per-line work is inlined: every forwarded answer has a dozen."""
+    fields: Fields = {}
     for _ in range(MAX_HEADERS + 1):
-        line = _read_line(reader)
-        if line in (b"\r\n", b"\n"):
-            return headers
-        if not line:
+        line = reader.readline(MAX_LINE)
+        if line == b"\r\n" or line == b"\n":
+            return fields
+        if not line.endswith(b"\n"):
+            if len(line) >= MAX_LINE:
+                raise BadResponse("a line longer than the limit")
             raise ConnectionLost("the connection closed in the middle of the headers")
         name, colon, value = line.decode("latin-1").partition(":")
         if not colon or not name or name != name.strip():
             raise BadResponse(f"not a header line: {line[:40]!r}")
-        headers.add(name, value.strip())
+        lowered = name.lower()
+        found = fields.get(lowered)
+        if found is None:
+            fields[lowered] = [name, value.strip()]
+        else:
+            found.append(value.strip())
     raise BadResponse("more header lines than the limit")
 
 

@@ -26,6 +26,8 @@ THIRD_PARTY_APPS = ["corsheaders", "django_ratelimit"]
 LOCAL_APPS = ["common", "common.events", "gateway"]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 MIDDLEWARE = [
+    # Outermost: every answer the gateway holds whole carries its length, whichever layer made it.
+    "gateway.middleware.ContentLengthMiddleware",
     "common.middleware.RequestIdMiddleware",
     # Counts every answer, and answers /metrics (on METRICS_BIND only, below)
     # before the rate limits or the proxy see it.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import override_settings
+from prometheus_client import REGISTRY
 
 from common import edge, revocation
 from gateway.routing import validate_routes
@@ -64,6 +65,7 @@ def test_a_current_copy_is_served_without_asking_the_service(client, owner, user
     assert second.status_code == 200 and second.content == first.content
     assert second["ETag"] == first["ETag"]
     assert second["Content-Type"] == "application/json"
+    assert first["Content-Length"] == second["Content-Length"] == str(len(second.content))
     assert edge.REVISION_HEADER not in first and edge.REVISION_HEADER not in second
 
 
@@ -178,7 +180,27 @@ def test_if_none_match_gets_a_304_from_the_copy_and_from_a_forwarded_answer(clie
 
     for response in (forwarded, served):
         assert (response.status_code, response.content, response["ETag"]) == (304, b"", etag)
+        assert not response.has_header("Content-Length")
     assert len(owner.upstream.received) == 2  # the copy the second request kept served the last two
+
+
+def test_each_outcome_is_counted(client, owner, user):
+    _, headers, current = user
+    current(owner.revision)
+
+    def counts():
+        return [
+            REGISTRY.get_sample_value("gateway_edge_reads_total", {"route": "/api/profile", "outcome": outcome}) or 0.0
+            for outcome in ("miss", "hit", "not_modified")
+        ]
+
+    before = counts()
+    etag = get(client, headers)["ETag"]  # forwarded, kept
+    get(client, headers)
+    get(client, headers)
+    get(client, headers, HTTP_IF_NONE_MATCH=etag)
+
+    assert [after - earlier for after, earlier in zip(counts(), before)] == [1, 2, 1]
 
 
 @pytest.mark.parametrize("method", ["PUT", "POST", "DELETE", "HEAD"])

@@ -205,6 +205,44 @@ def test_the_upstream_status_body_and_headers_come_back(client, start_upstream):
     assert [value.strip() for value in response["Vary"].split(",")] == ["Accept", "Authorization", "origin"]
 
 
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_an_answer_carries_its_length_and_is_not_chunked(client, start_upstream, method):
+    body = b'{"id": 7, "name": "Ada"}'
+    upstream = start_upstream(lambda received: (200, [("Content-Type", "application/json")], body))
+    with routed_to(upstream.url):
+        response = client.generic(method, "/api/profile")
+
+    assert response.content == body
+    assert response["Content-Length"] == str(len(body))
+    assert not response.has_header("Transfer-Encoding")
+
+
+def test_the_gateways_own_answers_carry_their_length(client, echo_upstream):
+    with routed_to(echo_upstream.url):
+        missing = client.get("/nowhere")
+
+    assert missing.status_code == 404
+    assert missing["Content-Length"] == str(len(missing.content))
+
+
+@pytest.mark.parametrize("status", [204, 304])
+def test_an_answer_without_a_body_gets_no_length(client, start_upstream, status):
+    upstream = start_upstream(lambda received: (status, [("ETag", '"v1"')], b""))
+    with routed_to(upstream.url):
+        response = client.get("/api/profile")
+
+    assert response.status_code == status
+    assert not response.has_header("Content-Length")
+
+
+def test_an_answer_to_head_gets_no_length_of_its_empty_body(client, echo_upstream):
+    with routed_to(echo_upstream.url):
+        response = client.head("/api/profile")
+
+    assert response.status_code == 200
+    assert not response.has_header("Content-Length")
+
+
 def test_hop_by_hop_headers_of_the_answer_are_not_relayed(client, start_upstream):
     upstream = start_upstream(
         lambda received: json_answer(
@@ -226,6 +264,15 @@ def test_hop_by_hop_headers_of_the_answer_are_not_relayed(client, start_upstream
     for name in ("Connection", "Keep-Alive", "Upgrade", "X-Upstream-Hop"):
         assert not response.has_header(name), name
     assert response["X-End-To-End"] == "kept"
+
+
+def test_the_upstreams_server_and_date_are_left_to_the_gateways_server(client, start_upstream):
+    upstream = start_upstream(lambda received: json_answer(200, {}, [("Server", "gunicorn"), ("Date", "Sun, 06 Dec 2026")]))
+    with routed_to(upstream.url):
+        response = client.get("/api/profile")
+
+    assert response.status_code == 200
+    assert not response.has_header("Server") and not response.has_header("Date")
 
 
 def test_every_cookie_the_upstream_sets_reaches_the_client(client, start_upstream):

@@ -71,6 +71,7 @@ def test_a_route_moved_in_the_file_is_used_without_a_restart_and_keeps_its_token
 
     route = routing.resolve("/api/profile/preferences")
     assert (route.upstream, route.token_required, route.edge, route.signed) == ("users", True, True, True)
+    assert owner("/api/profile") == "users"  # a path resolved before is resolved in the new table
     assert owner("/api/login") == "legacy"
 
 

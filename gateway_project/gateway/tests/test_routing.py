@@ -12,7 +12,8 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from gateway.routing import balancers, resolve, upstreams_in_use, validate_routes
+from gateway import routing
+from gateway.routing import RESOLVED_PATHS_MAX, balancers, resolve, upstreams_in_use, validate_routes
 
 from .tokens import access_token, bearer
 
@@ -129,6 +130,20 @@ def test_overridden_settings_reach_the_cached_table():
         assert owner("/api/login") == "auth"
         with override_settings(GATEWAY_ROUTES={"/api/login": "legacy"}):
             assert owner("/api/login") == "legacy"
+        assert owner("/api/login") == "auth"
+
+
+def test_a_path_resolves_the_same_when_asked_again_and_remembered_paths_are_bounded():
+    with override_settings(GATEWAY_UPSTREAMS=UPSTREAMS, GATEWAY_ROUTES={"/api": "users", "/api/login": "auth"}):
+        assert [owner("/api/login"), owner("/api/login"), owner("/metrics"), owner("/metrics")] == [
+            "auth",
+            "auth",
+            None,
+            None,
+        ]
+        for number in range(RESOLVED_PATHS_MAX + 10):
+            assert owner(f"/api/item/{number}") == "users"
+        assert len(routing._resolved[1]) <= RESOLVED_PATHS_MAX
         assert owner("/api/login") == "auth"
 
 
