@@ -11,9 +11,8 @@ except when it drops the connection. Then (its process terminated, the server
 shut down or restarted, the connection closed) an error message, the end of the
 stream or a reset waits on the socket, and a look at the socket (``poll`` with
 no wait) sees it. So a kept connection gets Django's check only when something
-waits there; the rare harmless messages a server may send unasked (a notice, a
-setting's new value) get the check too, which reads them and finds the
-connection sound.
+waits there; a harmless message a server may rarely send unasked (a notice)
+gets the check too, which reads it and finds the connection sound.
 """
 
 from __future__ import annotations
