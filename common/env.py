@@ -48,7 +48,9 @@ def service_databases(service: str, aliases: tuple[str, ...]) -> dict[str, dict]
     A SQLite file under ``VAR_DIR/<service>/`` stands in for any alias whose variable
     is unset, set up for a web worker and a Celery worker writing it at once (lock
     waits, ``IMMEDIATE`` transactions, the write-ahead log, ``synchronous=NORMAL``);
-    connections are kept (``CONN_MAX_AGE``). Why each: docs/architecture.md, "Databases".
+    connections are kept (``CONN_MAX_AGE``). A PostgreSQL alias uses ``common.postgresql``
+    (Django's backend, its kept connections checked without a round trip). Why each:
+    docs/architecture.md, "Databases".
     """
     databases = {}
     for alias in aliases:
@@ -67,6 +69,8 @@ def service_databases(service: str, aliases: tuple[str, ...]) -> dict[str, dict]
                 init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             )
         else:
+            if config["ENGINE"] == "django.db.backends.postgresql":
+                config["ENGINE"] = "common.postgresql"
             config["CONN_HEALTH_CHECKS"] = True
             config.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
         config["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)

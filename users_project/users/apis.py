@@ -30,7 +30,7 @@ from common import edge
 from common.api_views import ServiceApiView
 from common.errors import ApiError
 from users.models import LANGUAGE_TAG_MAX_LENGTH, Preferences, language_tag_validator
-from users.selectors import user_preferences_get, user_profile_get
+from users.selectors import user_profile_get, user_profile_with_preferences_get
 from users.services import user_preferences_update, user_profile_update_own, user_register, user_revision_establish
 
 BEARER = [{"bearerAuth": []}]
@@ -306,8 +306,10 @@ class UserPreferencesApi(ServiceApiView):
         auth=BEARER,
     )
     def get(self, request):
-        profile = self._profile(request)
-        preferences = user_preferences_get(profile=profile)
+        found = user_profile_with_preferences_get(user_id=_end_user_id(request))
+        if found is None:
+            raise ApiError("User not found", status=404)
+        profile, preferences = found
         return _keepable(request, Response({"preferences": preferences_output(preferences)}), profile)
 
     @extend_schema(

@@ -58,6 +58,41 @@ def _preferences_sql(using: str) -> str:
     return f"SELECT {', '.join(columns[name] for name in _PREFERENCES_FIELDS)} FROM {table} WHERE {columns['profile']} = %s"
 
 
+def user_profile_with_preferences_get(*, user_id: int) -> tuple[Profile, Preferences] | None:
+    """``user_profile_get`` and that profile's ``user_preferences_get``, in one statement; ``None`` as the former.
+
+    Every forwarded preferences read needs both: one round trip to the database
+    instead of two, and both read at one moment (the profile's revision is the
+    one the preferences were read at).
+    """
+    using = router.db_for_read(Profile)
+    with connections[using].cursor() as cursor:
+        cursor.execute(_profile_with_preferences_sql(using), [user_id, Profile.Status.ACTIVE])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    split = len(_PROFILE_FIELDS)
+    profile = model_from_row(Profile, using, _PROFILE_FIELDS, row[:split])
+    if row[split] is None:  # no preferences row: never set
+        return profile, Preferences(profile=profile)
+    return profile, model_from_row(Preferences, using, _PREFERENCES_FIELDS, row[split:])
+
+
+@cache
+def _profile_with_preferences_sql(using: str) -> str:
+    profile_table, profile_columns = quoted_table(Profile, using)
+    preferences_table, preferences_columns = quoted_table(Preferences, using)
+    columns = [f"{profile_table}.{profile_columns[name]}" for name in _PROFILE_FIELDS]
+    columns += [f"{preferences_table}.{preferences_columns[name]}" for name in _PREFERENCES_FIELDS]
+    profile_id = f"{profile_table}.{profile_columns['id']}"
+    return (
+        f"SELECT {', '.join(columns)} FROM {profile_table} LEFT JOIN {preferences_table}"
+        f" ON {preferences_table}.{preferences_columns['profile']} = {profile_id}"
+        f" WHERE {profile_id} = %s AND {profile_table}.{profile_columns['status']} = %s"
+        f" AND {profile_table}.{profile_columns['is_active']}"
+    )
+
+
 def user_activity_get(*, user_id: int) -> AccountActivity | None:
     """A user's sign-in summary as the auth service reported it (``None`` before any sign-in event)."""
     return AccountActivity.objects.filter(pk=user_id).first()
