@@ -150,6 +150,20 @@ def answer_compared(response, masked=("token", "refresh")) -> tuple:
     return response.status_code, headers, response.cookies.output(), body
 
 
+def assert_the_admins_paths_go_through_its_middleware(settings, client) -> None:
+    """The admin's login page through its chain: the CSRF cookie and framing on the page, a post without a token refused.
+
+    ``client`` enforces CSRF checks (``Client(enforce_csrf_checks=True)``).
+    """
+    page = client.get("/admin/login/")
+    refused = client.post("/admin/login/", {"username": "a", "password": "b"})
+
+    assert page.status_code == 200
+    assert settings.CSRF_COOKIE_NAME in page.cookies  # the CSRF middleware, its process_response
+    assert page["X-Frame-Options"] == "DENY"
+    assert refused.status_code == 403  # its process_view: no CSRF token
+
+
 # A service's database router, as both services' config/tests/test_routers.py check it
 # ------------------------------------------------------------------------------
 

@@ -9,7 +9,12 @@ from django.test import Client, override_settings
 from common.internal_auth import sign_internal
 from common.settings.service import API_MIDDLEWARE
 from common.staff_admin import staff_admin_middleware_check
-from common.testing import InternalAuthClientMixin, answer_compared, every_middleware_for_every_path
+from common.testing import (
+    InternalAuthClientMixin,
+    answer_compared,
+    assert_the_admins_paths_go_through_its_middleware,
+    every_middleware_for_every_path,
+)
 from credentials.tests.data import PASSWORD
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -122,15 +127,7 @@ def test_the_api_and_the_internal_endpoints_ignore_the_admins_cookies(path):
 
 
 def test_the_admins_paths_go_through_its_middleware():
-    client = Client(enforce_csrf_checks=True)
-
-    page = client.get("/admin/login/")
-    refused = client.post("/admin/login/", {"username": "a", "password": "b"})
-
-    assert page.status_code == 200
-    assert settings.CSRF_COOKIE_NAME in page.cookies  # the CSRF middleware, its process_response
-    assert page["X-Frame-Options"] == "DENY"
-    assert refused.status_code == 403  # its process_view: no CSRF token
+    assert_the_admins_paths_go_through_its_middleware(settings, Client(enforce_csrf_checks=True))
 
 
 def test_a_staff_member_signs_in_to_the_admin_with_its_session_and_csrf_token(django_user_model):
