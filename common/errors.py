@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 
+from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -81,14 +82,22 @@ _DRF_MESSAGES = {
 }
 
 
+# The database could not do the work now: unreachable, a connection lost or closed (a server restarted, an
+# address moved in a failover), a lock or a deadlock. Not a bug in the request: a retry may well succeed.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+
+
 def api_exception_handler(exc, context):
-    """DRF ``EXCEPTION_HANDLER``: every error becomes ``{"error": ...}`` JSON."""
+    """DRF ``EXCEPTION_HANDLER``: every error becomes ``{"error": ...}`` JSON; the database failing, a 503."""
     if isinstance(exc, LegacyValidationError):
         return Response({"errors": exc.errors}, status=400)
     if isinstance(exc, ApiError):
         return Response({"error": exc.message}, status=exc.status, headers=exc.headers)
     if isinstance(exc, drf_exceptions.ValidationError):
         return Response({"errors": _legacy_errors(exc.detail, context)}, status=400)
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        logger.error("database unavailable", exc_info=exc)
+        return Response({"error": "Service unavailable"}, status=503)
     response = drf_exception_handler(exc, context)
     if response is None:
         # Not an API exception: log it with its traceback, answer without internals.

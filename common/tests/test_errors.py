@@ -55,6 +55,16 @@ def test_unexpected_exception_is_a_500_without_internals(client, caplog):
     assert "secret internals" in caplog.text
 
 
+def test_a_database_failure_is_a_503_to_retry_logged_with_its_cause(client, caplog):
+    client.raise_request_exception = False
+    with caplog.at_level(logging.ERROR):
+        response = client.get("/database-gone")
+    assert response.status_code == 503
+    assert response.json() == {"error": "Service unavailable"}
+    assert "server closed the connection" not in response.content.decode()
+    assert "server closed the connection" in caplog.text
+
+
 def test_every_response_carries_a_request_id(client):
     response = client.get("/health", HTTP_X_REQUEST_ID="req-123")
     assert response["X-Request-ID"] == "req-123"

@@ -1,3 +1,4 @@
+from django.db import OperationalError
 from django.urls import path
 from rest_framework import serializers
 from rest_framework.decorators import api_view
@@ -22,6 +23,11 @@ def crash(request):
     raise RuntimeError("secret internals")
 
 
+@api_view(["GET"])
+def database_gone(request):
+    raise OperationalError("server closed the connection unexpectedly")
+
+
 class SignupSerializer(serializers.Serializer):
     email = serializers.EmailField()
     password = serializers.CharField(min_length=8)
@@ -40,6 +46,7 @@ urlpatterns = [
     path("echo", echo),
     path("refuse", refuse),
     path("crash", crash),
+    path("database-gone", database_gone),
 ]
 
 handler404 = "common.errors.page_not_found"
