@@ -136,6 +136,17 @@ def every_middleware_for_every_path(settings) -> list[str]:
     ]
 
 
+def staff_admin_misconfigurations(settings) -> list[dict]:
+    """Settings each of which ``staff_admin_middleware_check`` must refuse: a middleware of the chain missing,
+    the chain not in ``MIDDLEWARE``, the admin's path or everything skipped (for ``override_settings``)."""
+    return [
+        {"STAFF_ADMIN_MIDDLEWARE": [name for name in settings.STAFF_ADMIN_MIDDLEWARE if "csrf" not in name]},
+        {"MIDDLEWARE": [name for name in settings.MIDDLEWARE if name != "common.staff_admin.StaffAdminMiddleware"]},
+        {"STAFF_ADMIN_SKIPPED_PATHS": [*settings.STAFF_ADMIN_SKIPPED_PATHS, "/adm"]},
+        {"STAFF_ADMIN_SKIPPED_PATHS": ["/"]},
+    ]
+
+
 def answer_compared(response, masked=("token", "refresh")) -> tuple:
     """A response's status, every header in its order, its cookies and body, to hold two answers equal.
 

@@ -1,35 +1,13 @@
 """Fixtures of the users service's tests: requests as the gateway sends them, and a fake auth service."""
 
-import time
-
 import pytest
 from django.test import Client
 
 from common.emails import canonical_email
-from common.internal_auth import sign_internal
-from common.testing import InternalAuthClientMixin, free_port
+from common.testing import free_port
 from users.models import Profile
 from users.tests.fake_auth import FakeAuthService
-
-
-def gateway_signer(user_id: int | None = None, email: str = ""):
-    """``signer(method, path)``: ``X-Internal-Auth`` as the gateway signs it, for an end user or anonymous."""
-    if user_id is None:
-        return lambda method, path: sign_internal("users", issuer="gateway", method=method, path=path)
-    return lambda method, path: sign_internal(
-        "users",
-        issuer="gateway",
-        method=method,
-        path=path,
-        user_id=user_id,
-        email=email,
-        jti="j",
-        token_exp=int(time.time()) + 3600,
-    )
-
-
-class GatewayClient(InternalAuthClientMixin, Client):
-    """A test client whose requests come through the gateway."""
+from users.tests.gateway_client import GatewayClient, gateway_signer
 
 
 @pytest.fixture(autouse=True)

@@ -7,13 +7,13 @@ from django.conf import settings
 from django.test import Client, override_settings
 
 from common.internal_auth import sign_internal
-from common.settings.service import API_MIDDLEWARE
 from common.staff_admin import staff_admin_middleware_check
 from common.testing import (
     InternalAuthClientMixin,
     answer_compared,
     assert_the_admins_paths_go_through_its_middleware,
     every_middleware_for_every_path,
+    staff_admin_misconfigurations,
 )
 from credentials.tests.data import PASSWORD
 
@@ -154,15 +154,7 @@ def test_the_checks_find_the_admins_middleware_in_its_own_chain():
     assert staff_admin_middleware_check() == []
 
 
-@pytest.mark.parametrize(
-    "change",
-    [
-        {"STAFF_ADMIN_MIDDLEWARE": [m for m in settings.STAFF_ADMIN_MIDDLEWARE if "csrf" not in m]},
-        {"MIDDLEWARE": list(API_MIDDLEWARE)},
-        {"STAFF_ADMIN_SKIPPED_PATHS": ["/api/", "/internal/", "/adm"]},
-        {"STAFF_ADMIN_SKIPPED_PATHS": ["/"]},
-    ],
-)
+@pytest.mark.parametrize("change", staff_admin_misconfigurations(settings))
 def test_the_checks_find_a_missing_admin_middleware_or_an_admin_path_skipped(change):
     with override_settings(**change):
         errors = staff_admin_middleware_check()

@@ -1,36 +1,25 @@
 """The staff admin's middleware: the admin's paths go through all of it, the API's answers stay what it made them."""
 
-import time
-
 import pytest
 from django.conf import settings
 from django.test import Client, override_settings
 
-from common.internal_auth import sign_internal
 from common.staff_admin import staff_admin_middleware_check
-from common.settings.service import API_MIDDLEWARE
 from common.testing import (
-    InternalAuthClientMixin,
     answer_compared,
     assert_the_admins_paths_go_through_its_middleware,
     every_middleware_for_every_path,
+    staff_admin_misconfigurations,
 )
+from users.tests.gateway_client import GatewayClient, gateway_signer
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
 EVERY_MIDDLEWARE_FOR_EVERY_PATH = every_middleware_for_every_path(settings)
 
 
-class _Client(InternalAuthClientMixin, Client):
-    pass
-
-
 def _client(user_id, **kwargs):
-    def signer(method, path):
-        claims = {"user_id": user_id, "email": "x@example.com", "jti": "j", "token_exp": int(time.time()) + 3600}
-        return sign_internal("users", issuer="gateway", method=method, path=path, **(claims if user_id else {}))
-
-    return _Client(signer=signer, raise_request_exception=False, **kwargs)
+    return GatewayClient(signer=gateway_signer(user_id, "x@example.com"), raise_request_exception=False, **kwargs)
 
 
 API_REQUESTS = [
@@ -100,15 +89,7 @@ def test_the_checks_find_the_admins_middleware_in_its_own_chain():
     assert staff_admin_middleware_check() == []
 
 
-@pytest.mark.parametrize(
-    "change",
-    [
-        {"STAFF_ADMIN_MIDDLEWARE": [m for m in settings.STAFF_ADMIN_MIDDLEWARE if "csrf" not in m]},
-        {"MIDDLEWARE": list(API_MIDDLEWARE)},
-        {"STAFF_ADMIN_SKIPPED_PATHS": ["/api/", "/adm"]},
-        {"STAFF_ADMIN_SKIPPED_PATHS": ["/"]},
-    ],
-)
+@pytest.mark.parametrize("change", staff_admin_misconfigurations(settings))
 def test_the_checks_find_a_missing_admin_middleware_or_an_admin_path_skipped(change):
     with override_settings(**change):
         errors = staff_admin_middleware_check()
