@@ -8,6 +8,7 @@ repository root by default), so the system runs with nothing installed.
 
 from __future__ import annotations
 
+import os
 import warnings
 from datetime import datetime
 from pathlib import Path
@@ -76,6 +77,20 @@ def service_databases(service: str, aliases: tuple[str, ...]) -> dict[str, dict]
         config["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
         databases[alias] = config
     return databases
+
+
+def gunicorn_workers(service: str) -> int:
+    """How many gunicorn worker processes serve ``service``: ``GUNICORN_WORKERS``, else its default.
+
+    The auth service runs one: its hashes run on that process's hashing threads,
+    one per core (``PASSWORD_HASH_THREADS``), whichever connection a login came
+    on. With two, connections land on the workers unevenly (the first awake
+    accepts) and a worker holding most of them hashed on its share of the cores
+    while the other's sat idle (docs/performance.md). The others run one per
+    core, at most two.
+    """
+    cores = os.cpu_count() or 1
+    return env.int("GUNICORN_WORKERS", default=1 if service == "auth" else min(2, cores))
 
 
 def redis_url() -> str:

@@ -16,7 +16,6 @@ it once, when first imported.
 """
 
 import logging
-import multiprocessing
 import os
 import re
 import shutil
@@ -24,7 +23,7 @@ import traceback
 
 from gunicorn.glogging import Logger
 
-from common.env import env, state_dir
+from common.env import env, gunicorn_workers, state_dir
 from common.log import logging_config
 from common.request_context import REQUEST_ID_HEADER
 
@@ -32,8 +31,8 @@ _service = os.environ.get("SERVICE_NAME", "service")
 
 wsgi_app = "config.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-worker_class = "gthread"
-workers = int(os.environ.get("GUNICORN_WORKERS", min(2, multiprocessing.cpu_count())))
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+workers = gunicorn_workers(_service)
 threads = int(os.environ.get("GUNICORN_THREADS", 8))
 # Longer than the gateway's idle pooled connections are kept; shorter than a
 # typical load balancer's idle timeout upstream of the gateway.

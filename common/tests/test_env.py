@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from common.env import instant
+from common.env import gunicorn_workers, instant
 
 
 @pytest.mark.parametrize(
@@ -35,3 +35,17 @@ def test_an_instant_without_an_offset_or_unreadable_is_refused_by_name(monkeypat
 
     with pytest.raises(ImproperlyConfigured, match="SOME_INSTANT must be an ISO 8601 instant"):
         instant("SOME_INSTANT")
+
+
+def test_the_auth_service_runs_one_worker_process_and_the_others_one_per_core_up_to_two(monkeypatch):
+    monkeypatch.delenv("GUNICORN_WORKERS", raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    assert gunicorn_workers("auth") == 1
+    assert gunicorn_workers("users") == gunicorn_workers("gateway") == 2
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    assert gunicorn_workers("users") == 1
+
+
+def test_gunicorn_workers_is_what_the_environment_says_for_any_service(monkeypatch):
+    monkeypatch.setenv("GUNICORN_WORKERS", "3")
+    assert gunicorn_workers("auth") == gunicorn_workers("users") == 3

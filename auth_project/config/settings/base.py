@@ -2,7 +2,7 @@
 
 import os
 
-from common.env import env, service_databases, state_dir
+from common.env import env, gunicorn_workers, service_databases, state_dir
 from common.log import logging_config
 from common.settings.celery import *  # noqa: F403
 from common.settings.core import *  # noqa: F403
@@ -65,10 +65,9 @@ PASSWORD_HASHERS = [
     "credentials.hashers.LegacyBcryptPasswordHasher",
 ]
 # Hashes at once per process (credentials/hashers.py): its share of the cores, as
-# gunicorn runs GUNICORN_WORKERS processes (common/gunicorn_conf.py).
+# gunicorn runs GUNICORN_WORKERS processes (one by default: common.env.gunicorn_workers).
 PASSWORD_HASH_THREADS = env.int(
-    "PASSWORD_HASH_THREADS",
-    default=max(1, (os.cpu_count() or 1) // env.int("GUNICORN_WORKERS", default=min(2, os.cpu_count() or 1))),
+    "PASSWORD_HASH_THREADS", default=max(1, (os.cpu_count() or 1) // gunicorn_workers(SERVICE_NAME))
 )
 # Consecutive wrong passwords that lock an account, and for how long (seconds).
 LOGIN_LOCKOUT_THRESHOLD = env.int("LOGIN_LOCKOUT_THRESHOLD", default=5)
