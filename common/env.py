@@ -79,6 +79,11 @@ def service_databases(service: str, aliases: tuple[str, ...]) -> dict[str, dict]
     return databases
 
 
+def gunicorn_worker_class(service: str) -> str:
+    """gunicorn's worker class for ``service``: ``GUNICORN_WORKER_CLASS``, else its default (threads: ``gthread``)."""
+    return env.str("GUNICORN_WORKER_CLASS", default="") or "gthread"
+
+
 def gunicorn_workers(service: str) -> int:
     """How many gunicorn worker processes serve ``service``: ``GUNICORN_WORKERS``, else its default.
 

@@ -23,7 +23,7 @@ import traceback
 
 from gunicorn.glogging import Logger
 
-from common.env import env, gunicorn_workers, state_dir
+from common.env import env, gunicorn_worker_class, gunicorn_workers, state_dir
 from common.log import logging_config
 from common.request_context import REQUEST_ID_HEADER
 
@@ -31,7 +31,7 @@ _service = os.environ.get("SERVICE_NAME", "service")
 
 wsgi_app = "config.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+worker_class = gunicorn_worker_class(_service)
 workers = gunicorn_workers(_service)
 threads = int(os.environ.get("GUNICORN_THREADS", 8))
 # Longer than the gateway's idle pooled connections are kept; shorter than a
