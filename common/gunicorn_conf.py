@@ -34,7 +34,10 @@ _service = os.environ.get("SERVICE_NAME", "service")
 
 wsgi_app = "config.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-worker_class = gunicorn_worker_class(_service)
+# gevent's: gunicorn's, with idle kept-alive connections closed as soon as a worker is stopping (common.gevent_worker).
+worker_class = {"gevent": "common.gevent_worker.GeventWorker"}.get(
+    gunicorn_worker_class(_service), gunicorn_worker_class(_service)
+)
 workers = gunicorn_workers(_service)
 threads = int(os.environ.get("GUNICORN_THREADS", 8))  # gthread only
 # gevent only: client connections a worker serves at once (its requests to an upstream
