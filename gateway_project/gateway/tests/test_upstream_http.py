@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import select
+import subprocess
+import sys
 import socket
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -372,3 +375,27 @@ def test_a_failed_connect_or_a_lost_connection_frees_its_place_in_the_pool(serve
     assert pool.open_connections == 0
     assert pool.request("GET", "/", {}, None).status == 200
     assert pool.open_connections == 1
+
+
+def test_under_gevent_an_idle_connection_is_checked_with_the_systems_poll_not_geventss(tmp_path):
+    script = """
+from gevent import monkey
+monkey.patch_all()
+import socket
+import gevent.select
+from gateway import upstream_http
+
+assert upstream_http._poll is monkey.get_original("select", "poll"), upstream_http._poll
+assert upstream_http._poll is not gevent.select.poll
+ours, theirs = socket.socketpair()
+connection = upstream_http._Connection(ours)
+assert not connection.dropped()
+theirs.close()
+assert connection.dropped()
+print("ok")
+"""
+    gateway_project = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=gateway_project, capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "ok"), done.stderr
