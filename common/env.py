@@ -80,7 +80,9 @@ def service_databases(service: str, aliases: tuple[str, ...]) -> dict[str, dict]
 
 
 def gunicorn_worker_class(service: str) -> str:
-    """gunicorn's worker class for ``service``: ``GUNICORN_WORKER_CLASS``, else its default (threads: ``gthread``)."""
+    """gunicorn's worker class for ``service``: ``GUNICORN_WORKER_CLASS``, else its default (``gevent`` for the gateway, else ``gthread``)."""
+    if service == "gateway":  # greenlets: the gateway waits on its upstreams (docs/architecture.md)
+        return env.str("GUNICORN_WORKER_CLASS", default="") or "gevent"
     return env.str("GUNICORN_WORKER_CLASS", default="") or "gthread"
 
 

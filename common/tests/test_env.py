@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from common.env import gunicorn_workers, instant
+from common.env import gunicorn_worker_class, gunicorn_workers, instant
 
 
 @pytest.mark.parametrize(
@@ -49,3 +49,11 @@ def test_the_auth_service_runs_one_worker_process_and_the_others_one_per_core_up
 def test_gunicorn_workers_is_what_the_environment_says_for_any_service(monkeypatch):
     monkeypatch.setenv("GUNICORN_WORKERS", "3")
     assert gunicorn_workers("auth") == gunicorn_workers("users") == 3
+
+
+def test_the_gateway_runs_gevent_and_the_others_threads_unless_the_environment_says(monkeypatch):
+    monkeypatch.delenv("GUNICORN_WORKER_CLASS", raising=False)
+    assert gunicorn_worker_class("gateway") == "gevent"
+    assert gunicorn_worker_class("auth") == "gthread"
+    monkeypatch.setenv("GUNICORN_WORKER_CLASS", "gthread")
+    assert gunicorn_worker_class("gateway") == "gthread"

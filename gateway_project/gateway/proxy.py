@@ -40,6 +40,7 @@ from .upstream_http import (
     ConnectFailed,
     ConnectionLost,
     ConnectionPool,
+    PoolExhausted,
     ReadTimedOut,
     UpstreamError,
     UpstreamResponse,
@@ -218,8 +219,9 @@ def forward(
         connections, base_path = upstream_pool(address.url, route.upstream)
         try:
             upstream = connections.request(method, base_path + target, headers, body)
-        except ConnectFailed as exc:  # refused, unreachable, unknown host, not accepted in time
-            balancer.connect_failed(address, exc)
+        except ConnectFailed as exc:  # refused, unreachable, unknown host, not accepted in time, all in use
+            if not isinstance(exc, PoolExhausted):  # busy is not gone: the address stays in use
+                balancer.connect_failed(address, exc)
             failure = _attempt_failed(route, address.url, metrics.CONNECT, exc)
             continue
         except ReadTimedOut as exc:

@@ -9,8 +9,9 @@ decompression and proxies are not forwarding's business: the gateway relays what
 the upstream said.
 
 Failures are told apart the way ``forward`` decides what to do next:
-``ConnectFailed`` (nothing was sent), ``ReadTimedOut``, ``ConnectionLost``
-(the connection ended before a whole answer) and ``BadResponse`` (not HTTP).
+``ConnectFailed`` (nothing was sent; ``PoolExhausted`` when no connection of
+the pool came free in time), ``ReadTimedOut``, ``ConnectionLost`` (the connection
+ended before a whole answer) and ``BadResponse`` (not HTTP).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from __future__ import annotations
 import select
 import socket
 import ssl
+import sys
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -38,6 +41,14 @@ class ConnectFailed(UpstreamError):
     """No connection could be made (refused, unreachable, or not accepted in time): nothing was sent."""
 
 
+class PoolExhausted(ConnectFailed):
+    """Every connection the pool may open was in use for the whole connect timeout: nothing was sent.
+
+    The address is busy, not gone: the proxy answers as for a refused connection
+    but does not skip the address.
+    """
+
+
 class ReadTimedOut(UpstreamError):
     """The upstream did not answer within the read timeout."""
 
@@ -49,6 +60,23 @@ class ConnectionLost(UpstreamError):
 class BadResponse(UpstreamError):
     """The upstream answered something that is not HTTP/1.x."""
 
+
+
+
+def _system_poll():
+    """The system's ``select.poll``, even under gevent's monkey-patching.
+
+    An idle connection is checked with a poll that never waits (a zero timeout):
+    gevent's cooperative poll gives the same answer through its event loop, some
+    twenty times the CPU, on every forwarded request.
+    """
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None and monkey.is_module_patched("select"):
+        return monkey.get_original("select", "poll")
+    return select.poll
+
+
+_poll = _system_poll()
 
 # An answer's header fields: the lower-cased name -> [the name as first sent, the value of each line in order].
 Fields = dict[str, list[str]]
@@ -89,7 +117,7 @@ class _Connection:
 
     def dropped(self) -> bool:
         """Whether the peer closed (or wrote to) this idle connection: readable means unusable."""
-        poller = select.poll()
+        poller = _poll()
         try:
             poller.register(self.sock, select.POLLIN)
             return bool(poller.poll(0))
@@ -98,12 +126,19 @@ class _Connection:
 
 
 class ConnectionPool:
-    """Kept-alive connections to one address (``host:port``, over TLS with ``tls``), shared by a process's threads.
+    """Connections to one address (``host:port``, over TLS with ``tls``), shared by a process's threads or greenlets.
 
-    Idle connections are kept last-in first-out, at most ``maxsize`` of them,
-    and never longer than ``max_idle`` seconds (less than the upstream keeps
-    them: gunicorn's ``GUNICORN_KEEPALIVE``), so a request rarely meets one the
-    upstream has just closed.
+    At most ``maxsize`` connections are open at once, in use or idle: under
+    gunicorn's gevent worker nothing else bounds how many requests of a worker
+    are in flight (a greenlet per client connection), and each connection is a
+    database connection in the service behind. A request finding all of them in
+    use waits (cooperatively under gevent) for one to come free, at most the
+    connect timeout, and then fails with ``PoolExhausted`` (a ``ConnectFailed``).
+
+    Idle connections are kept last-in first-out, and never longer than
+    ``max_idle`` seconds (less than the upstream keeps them: gunicorn's
+    ``GUNICORN_KEEPALIVE``), so a request rarely meets one the upstream has just
+    closed.
     """
 
     def __init__(
@@ -117,6 +152,8 @@ class ConnectionPool:
         read_timeout: float,
         max_idle: float = 20.0,
     ):
+        if maxsize < 1:
+            raise ValueError("maxsize must be at least 1")
         self.host = host
         self.port = port
         self.host_header = f"{host}:{port}"
@@ -126,6 +163,16 @@ class ConnectionPool:
         self.read_timeout = read_timeout
         self.max_idle = max_idle
         self._idle: deque[_Connection] = deque()
+        # Connections open (idle or in use), requests waiting for one to come free; both under the lock.
+        self._open = 0
+        self._waiting = 0
+        self._lock = threading.Lock()
+        self._freed = threading.Condition(self._lock)
+
+    @property
+    def open_connections(self) -> int:
+        """How many connections are open, idle or in use (at most ``maxsize``)."""
+        return self._open
 
     def request(self, method: str, target: str, headers: dict[str, str], body: bytes | None) -> UpstreamResponse:
         """Send one request and read its whole answer."""
@@ -134,51 +181,88 @@ class ConnectionPool:
             connection.sock.sendall(_request_head(method, target, self.host_header, headers, body) + (body or b""))
             response, reusable = _read_response(connection.reader, method)
         except TimeoutError as exc:
-            connection.close()
+            self._discard(connection)
             raise ReadTimedOut(f"no answer from {self.host_header} in {self.read_timeout} s") from exc
         except OSError as exc:
-            connection.close()
+            self._discard(connection)
             raise ConnectionLost(f"{self.host_header}: {exc}") from exc
-        except UpstreamError:
-            connection.close()
+        except BaseException:  # UpstreamError, or the request interrupted (a greenlet killed): the slot comes back
+            self._discard(connection)
             raise
         if reusable:
             self._give_back(connection)
         else:
-            connection.close()
+            self._discard(connection)
         return response
 
     def clear(self) -> None:
         """Close every idle connection."""
-        while self._idle:
-            self._idle.pop().close()
+        with self._lock:
+            while self._idle:
+                self._idle.pop().close()
+                self._open -= 1
+            if self._waiting:
+                self._freed.notify_all()
 
     def _take(self) -> _Connection:
-        now = time.monotonic()
-        while self._idle:
-            try:
-                connection = self._idle.pop()
-            except IndexError:  # another thread took the last one
-                break
-            if now - connection.idle_since < self.max_idle and not connection.dropped():
-                return connection
-            connection.close()
+        deadline = None
+        with self._lock:
+            while True:
+                now = time.monotonic()
+                while self._idle:
+                    connection = self._idle.pop()
+                    if now - connection.idle_since < self.max_idle and not connection.dropped():
+                        return connection
+                    connection.close()
+                    self._open -= 1
+                if self._open < self.maxsize:
+                    self._open += 1  # this request's, from here until its connection is closed
+                    break
+                if deadline is None:
+                    deadline = now + self.connect_timeout
+                remaining = deadline - now
+                if remaining <= 0:
+                    raise PoolExhausted(
+                        f"{self.host_header}: all {self.maxsize} connections in use for {self.connect_timeout} s"
+                    )
+                self._waiting += 1
+                try:
+                    self._freed.wait(remaining)
+                finally:
+                    self._waiting -= 1
+        sock = None
         try:
             sock = socket.create_connection((self.host, self.port), timeout=self.connect_timeout)
             if self.tls_context is not None:
                 sock = self.tls_context.wrap_socket(sock, server_hostname=self.host)
-        except OSError as exc:  # refused, unreachable, unknown host, not accepted in time, TLS refused
-            raise ConnectFailed(f"{self.host_header}: {exc}") from exc
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.settimeout(self.read_timeout)
-        return _Connection(sock)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.settimeout(self.read_timeout)
+            return _Connection(sock)
+        except BaseException as exc:
+            if sock is not None:
+                sock.close()
+            self._release()
+            if isinstance(exc, OSError):  # refused, unreachable, unknown host, not accepted in time, TLS refused
+                raise ConnectFailed(f"{self.host_header}: {exc}") from exc
+            raise
+
+    def _release(self) -> None:
+        """One connection fewer open: a waiting request may open one."""
+        with self._lock:
+            self._open -= 1
+            if self._waiting:
+                self._freed.notify()
+
+    def _discard(self, connection: _Connection) -> None:
+        connection.close()
+        self._release()
 
     def _give_back(self, connection: _Connection) -> None:
-        if len(self._idle) >= self.maxsize:
-            connection.close()
-            return
         connection.idle_since = time.monotonic()
-        self._idle.append(connection)
+        with self._lock:
+            self._idle.append(connection)
+            if self._waiting:
+                self._freed.notify()
 
 
 def _request_head(method: str, target: str, host: str, headers: dict[str, str], body: bytes | None) -> bytes:

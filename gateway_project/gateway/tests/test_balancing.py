@@ -8,7 +8,9 @@ import pytest
 from django.test import override_settings
 from prometheus_client import REGISTRY
 
+from gateway import proxy
 from gateway.balancing import Balancer
+from gateway.routing import upstreams_in_use
 
 from .conftest import json_answer
 
@@ -245,3 +247,37 @@ def test_the_api_document_is_asked_of_the_next_address_when_one_refuses(client, 
     assert response.status_code == 200
     assert "/api/profile" in response.json()["paths"]
     assert [r.target for r in users.received] == ["/api/schema/users"]
+
+
+def test_an_address_whose_connections_are_all_in_use_is_passed_over_not_skipped_and_alone_is_a_503(
+    client, start_upstream
+):
+    busy, other = start_upstream(), start_upstream()
+    before = upstream_errors(busy.url, "connect")
+
+    def all_in_use():
+        """The busy address's only connection, taken as a request in progress would hold it."""
+        connections, _ = proxy.upstream_pool(busy.url, "users")
+        return connections, connections._take()
+
+    with spread_over(busy.url, other.url, GATEWAY_POOL_SIZE=1, GATEWAY_CONNECT_TIMEOUT=0.2):
+        connections, held = all_in_use()
+        try:
+            statuses = [client.get(f"/api/profile?n={n}").status_code for n in range(2)]
+            skipped = [address.skipped_until for address in upstreams_in_use()["users"].addresses]
+        finally:
+            connections._discard(held)
+    with spread_over(busy.url, GATEWAY_POOL_SIZE=1, GATEWAY_CONNECT_TIMEOUT=0.2):
+        connections, held = all_in_use()
+        try:
+            alone = client.get("/api/profile?alone")
+        finally:
+            connections._discard(held)
+
+    assert statuses == [200, 200]
+    assert [r.target for r in other.received] == ["/api/profile?n=0", "/api/profile?n=1"]
+    assert busy.received == []
+    # Busy is not gone: the address stays in turn.
+    assert skipped == [0.0, 0.0]
+    assert upstream_errors(busy.url, "connect") == before + 2
+    assert_json_error(alone, 503, "Service unavailable")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import select
+import subprocess
+import sys
 import socket
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +20,7 @@ from gateway.upstream_http import (
     ConnectFailed,
     ConnectionLost,
     ConnectionPool,
+    PoolExhausted,
     ReadTimedOut,
 )
 
@@ -235,3 +239,163 @@ def test_an_answer_that_is_not_http_is_bad_response(serve, answer):
     _, pool = serve(answer)
     with pytest.raises(BadResponse):
         pool.request("GET", "/", {}, None)
+
+
+class HeldServer:
+    """Answers ``OK`` to every request, the first one only once ``release`` is set; counts connections open at once."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.release = threading.Event()
+        self.first_read = threading.Event()
+        self.lock = threading.Lock()
+        self.open_now = self.most_open = self.accepted = self.answered = 0
+        self.threads = [threading.Thread(target=self._accept, daemon=True)]
+        self.threads[0].start()
+
+    def _accept(self):
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.accepted += 1
+                self.open_now += 1
+                self.most_open = max(self.most_open, self.open_now)
+            thread = threading.Thread(target=self._serve, args=(connection,), daemon=True)
+            self.threads.append(thread)
+            thread.start()
+
+    def _serve(self, connection):
+        reader = connection.makefile("rb")
+        try:
+            while True:
+                head = b""
+                while not head.endswith(b"\r\n\r\n"):
+                    line = reader.readline()
+                    if not line:
+                        return
+                    head += line
+                if not self.first_read.is_set():
+                    self.first_read.set()
+                    self.release.wait(10)
+                connection.sendall(OK)
+                with self.lock:
+                    self.answered += 1
+        except OSError:
+            return
+        finally:
+            with self.lock:
+                self.open_now -= 1
+            reader.close()
+            connection.close()
+
+    def stop(self):
+        self.release.set()
+        self.listener.close()
+        for thread in self.threads[1:]:
+            thread.join(5)
+
+
+@pytest.fixture
+def held_server():
+    server = HeldServer()
+    yield server
+    server.stop()
+
+
+def _record(results, pool):
+    try:
+        results.append(pool.request("GET", "/", {}, None))
+    except Exception as exc:  # handed to the test's assertions
+        results.append(exc)
+
+
+def test_with_one_connection_allowed_a_second_request_waits_for_it_and_both_are_answered(held_server):
+    pool = ConnectionPool("127.0.0.1", held_server.port, maxsize=1, connect_timeout=10.0, read_timeout=10.0)
+    second_waits = threading.Event()
+    wait = pool._freed.wait
+
+    def waiting(timeout=None):  # the second request found the only connection in use
+        second_waits.set()
+        return wait(timeout)
+
+    pool._freed.wait = waiting
+    results = []
+    first = threading.Thread(target=_record, args=(results, pool))
+    first.start()
+    assert held_server.first_read.wait(10)
+    second = threading.Thread(target=_record, args=(results, pool))
+    second.start()
+    # Without the bound the second request opens a connection of its own and this is never set.
+    second_waits.wait(5)
+    held_server.release.set()
+    first.join(10)
+    second.join(10)
+
+    assert [getattr(result, "status", result) for result in results] == [200, 200]
+    assert second_waits.is_set()
+    assert (held_server.accepted, held_server.most_open, pool.open_connections) == (1, 1, 1)
+
+
+def test_a_request_that_finds_no_free_connection_within_the_connect_timeout_fails_as_connect_failed(held_server):
+    pool = ConnectionPool("127.0.0.1", held_server.port, maxsize=1, connect_timeout=0.2, read_timeout=10.0)
+    results = []
+    first = threading.Thread(target=_record, args=(results, pool))
+    first.start()
+    assert held_server.first_read.wait(10)
+
+    with pytest.raises(ConnectFailed) as raised:
+        pool.request("GET", "/", {}, None)
+
+    assert isinstance(raised.value, PoolExhausted)
+    assert held_server.accepted == 1
+    held_server.release.set()
+    first.join(10)
+    assert [getattr(result, "status", result) for result in results] == [200]
+    # The connection came back: the next request is answered on it.
+    assert pool.request("GET", "/", {}, None).status == 200
+    assert held_server.accepted == 1
+
+
+def test_a_failed_connect_or_a_lost_connection_frees_its_place_in_the_pool(serve):
+    pool = ConnectionPool("127.0.0.1", free_port(), maxsize=1, connect_timeout=0.5, read_timeout=1.0)
+    for _ in range(2):
+        with pytest.raises(ConnectFailed) as raised:
+            pool.request("GET", "/", {}, None)
+        assert not isinstance(raised.value, PoolExhausted)
+    assert pool.open_connections == 0
+
+    server, pool = serve(CLOSE, OK)
+    pool.maxsize = 1
+    with pytest.raises(ConnectionLost):
+        pool.request("GET", "/", {}, None)
+    assert pool.open_connections == 0
+    assert pool.request("GET", "/", {}, None).status == 200
+    assert pool.open_connections == 1
+
+
+def test_under_gevent_an_idle_connection_is_checked_with_the_systems_poll_not_geventss(tmp_path):
+    script = """
+from gevent import monkey
+monkey.patch_all()
+import socket
+import gevent.select
+from gateway import upstream_http
+
+assert upstream_http._poll is monkey.get_original("select", "poll"), upstream_http._poll
+assert upstream_http._poll is not gevent.select.poll
+ours, theirs = socket.socketpair()
+connection = upstream_http._Connection(ours)
+assert not connection.dropped()
+theirs.close()
+assert connection.dropped()
+print("ok")
+"""
+    gateway_project = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=gateway_project, capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "ok"), done.stderr

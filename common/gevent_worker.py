@@ -1,0 +1,101 @@
+"""gunicorn's gevent worker, stopping as promptly as its threads worker (``gthread``) does.
+
+On ``SIGTERM`` (a graceful stop) gunicorn's gevent worker stops accepting and
+waits for every connection's greenlet to end, up to ``GUNICORN_GRACEFUL_TIMEOUT``.
+A client connection kept alive between requests (a load balancer's, a browser's,
+wrk's) has a greenlet waiting for its next request for up to
+``GUNICORN_KEEPALIVE`` seconds: one such connection held every stop for the
+whole graceful timeout, where ``gthread`` closes its idle connections at once.
+
+This worker closes a connection waiting for its next request as soon as the
+worker is stopping (and one that finishes a request after that, instead of
+waiting on it): requests in progress still get their answers. And a worker
+told to stop while it starts (monkey-patching takes a fraction of a second)
+stops instead of missing the signal. The ``common.gunicorn_conf`` worker class
+for ``gevent``.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+
+import gevent
+from gunicorn.workers.ggevent import GeventWorker as _GunicornGeventWorker
+
+
+def _shut(client) -> None:
+    """End ``client``'s connection: its greenlet, waiting on it, reads the end and finishes quietly.
+
+    The system socket's own ``shutdown``: gevent's would wake the waiting greenlet
+    with an error (``EBADF``, logged as a socket error) instead of the end of the stream.
+    """
+    try:
+        getattr(client, "_sock", client).shutdown(socket.SHUT_RDWR)
+    except OSError:  # already closed by the peer
+        pass
+
+
+class _NextRequest:
+    """The wait for a connection's next request: at most ``keepalive`` seconds, the connection idle meanwhile."""
+
+    __slots__ = ("worker", "greenlet", "timeout")
+
+    def __init__(self, worker: GeventWorker):
+        self.worker = worker
+        self.greenlet = gevent.getcurrent()
+        self.timeout = gevent.Timeout(worker.cfg.keepalive, False)
+
+    def __enter__(self):
+        worker = self.worker
+        client = worker.clients.get(self.greenlet)
+        if client is not None:
+            if not worker.alive:
+                _shut(client)  # stopping: no next request on this connection
+            worker.idle[self.greenlet] = client
+        self.timeout.__enter__()
+        return self
+
+    def __exit__(self, typ, value, tb):
+        self.worker.idle.pop(self.greenlet, None)
+        return self.timeout.__exit__(typ, value, tb)  # its own expiry is swallowed: no next request
+
+
+class GeventWorker(_GunicornGeventWorker):
+    """gunicorn's ``gevent`` worker whose idle kept-alive connections end as soon as it is stopping."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The greenlet serving each client connection -> its socket; those waiting for a next request.
+        self.clients: dict = {}
+        self.idle: dict = {}
+
+    def init_process(self):
+        # gunicorn sets the worker's signal handlers after monkey-patching (a fraction of a second): until then a
+        # SIGTERM meets the arbiter's handler, inherited across the fork, and is lost, and the worker served on
+        # until the graceful timeout killed it. Stopping that early is remembered here.
+        signal.signal(signal.SIGTERM, self._stop_before_serving)
+        super().init_process()
+
+    def _stop_before_serving(self, sig, frame):
+        self.alive = False
+
+    def handle(self, listener, client, addr):
+        current = gevent.getcurrent()
+        self.clients[current] = client
+        try:
+            super().handle(listener, client, addr)
+        finally:
+            self.clients.pop(current, None)
+
+    def timeout_ctx(self):
+        return _NextRequest(self)
+
+    def handle_exit(self, sig, frame):
+        super().handle_exit(sig, frame)
+        gevent.spawn(self.close_idle_connections)  # out of the signal handler, as gunicorn's handle_quit
+
+    def close_idle_connections(self) -> None:
+        """End every connection waiting for its next request."""
+        for client in list(self.idle.values()):
+            _shut(client)

@@ -1,0 +1,109 @@
+"""The gateway's gunicorn (``common.gunicorn_conf``, gevent's worker) on a real socket: kept alive, logged, stopped promptly."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from common.env import REPO_ROOT
+from common.testing import free_port
+
+APP = """
+def application(environ, start_response):
+    body = b'{"ok": true}'
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+                              ("X-Request-ID", "rid-gevent")])
+    return [body]
+"""
+
+
+def read_answer(sock: socket.socket) -> bytes:
+    """One whole answer to ``GET /`` from ``APP`` (its body ends it)."""
+    data = b""
+    while not data.endswith(b'{"ok": true}'):
+        chunk = sock.recv(4096)
+        if not chunk:
+            raise AssertionError(f"the connection ended: {data!r}")
+        data += chunk
+    return data
+
+
+@pytest.fixture
+def gateway_gunicorn(tmp_path):
+    """A gunicorn serving ``APP`` as the gateway's (``SERVICE_NAME=gateway``): (process, port, stderr file)."""
+    (tmp_path / "gevent_app.py").write_text(textwrap.dedent(APP))
+    port = free_port()
+    env = {
+        **os.environ,
+        "SERVICE_NAME": "gateway",
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": "2",
+        # Far longer than the test waits: a stop held by the kept-alive connection would not end in time.
+        "GUNICORN_KEEPALIVE": "300",
+        "GUNICORN_GRACEFUL_TIMEOUT": "300",
+        "VAR_DIR": str(tmp_path / "var"),
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO_ROOT)]),
+        "LOG_LEVEL": "INFO",
+    }
+    env.pop("GUNICORN_WORKER_CLASS", None)
+    stderr = tmp_path / "gunicorn.log"
+    with open(stderr, "wb") as err:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "python:common.gunicorn_conf", "gevent_app:application"],
+            cwd=tmp_path,
+            env=env,
+            stdout=err,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield process, port, stderr
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def connect(process, port: int) -> socket.socket:
+    deadline = time.monotonic() + 30
+    while True:
+        assert process.poll() is None, "gunicorn exited"
+        try:
+            return socket.create_connection(("127.0.0.1", port), timeout=10)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def test_the_gateway_runs_gevent_keeps_connections_alive_logs_json_and_stops_with_one_idle(gateway_gunicorn):
+    process, port, stderr = gateway_gunicorn
+    with connect(process, port) as client:
+        answers = []
+        for _ in range(3):
+            client.sendall(b"GET /api/profile?token=secret HTTP/1.1\r\nHost: gateway\r\n\r\n")
+            answers.append(read_answer(client))
+        # Three answers on one connection, each saying it stays open.
+        assert all(answer.startswith(b"HTTP/1.1 200 OK\r\n") for answer in answers)
+        assert all(b"\r\nConnection: keep-alive\r\n" in answer for answer in answers), answers
+
+        # The connection idles, kept alive: a graceful stop does not wait for it.
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+        assert client.recv(1) == b""
+
+    lines = [json.loads(line) for line in stderr.read_text().splitlines() if line.startswith("{")]
+    assert any("GeventWorker" in line.get("message", "") for line in lines), lines
+    requests = [line for line in lines if line.get("message") == "request"]
+    assert len(requests) == 3, lines
+    assert {(line["request_id"], line["path"], line["status"], line["bytes"]) for line in requests} == {
+        ("rid-gevent", "/api/profile", 200, len(b'{"ok": true}'))
+    }
+    assert not [line for line in lines if line.get("levelname") == "ERROR" or "Traceback" in json.dumps(line)]
