@@ -48,10 +48,11 @@ def service_databases(service: str, aliases: tuple[str, ...]) -> dict[str, dict]
 
     A SQLite file under ``VAR_DIR/<service>/`` stands in for any alias whose variable
     is unset, set up for a web worker and a Celery worker writing it at once (lock
-    waits, ``IMMEDIATE`` transactions, the write-ahead log, ``synchronous=NORMAL``);
-    connections are kept (``CONN_MAX_AGE``). A PostgreSQL alias uses ``common.postgresql``
-    (Django's backend, its kept connections checked without a round trip). Why each:
-    docs/architecture.md, "Databases".
+    waits, ``IMMEDIATE`` transactions, the write-ahead log, ``synchronous=NORMAL``),
+    through ``common.sqlite`` (Django's backend; under gevent a worker's writers take
+    turns on each file); connections are kept (``CONN_MAX_AGE``). A PostgreSQL alias uses
+    ``common.postgresql`` (Django's backend, its kept connections checked without a round
+    trip; under gevent its waits cooperative). Why each: docs/architecture.md, "Databases".
     """
     databases = {}
     for alias in aliases:
@@ -63,6 +64,7 @@ def service_databases(service: str, aliases: tuple[str, ...]) -> dict[str, dict]
         if not config.get("ENGINE"):
             raise ImproperlyConfigured(f"{variable} is not a database URL this system supports")
         if config["ENGINE"] == "django.db.backends.sqlite3":
+            config["ENGINE"] = "common.sqlite"
             Path(config["NAME"]).parent.mkdir(parents=True, exist_ok=True)
             config.setdefault("OPTIONS", {}).update(
                 timeout=20,
@@ -81,6 +83,8 @@ def service_databases(service: str, aliases: tuple[str, ...]) -> dict[str, dict]
 
 def gunicorn_worker_class(service: str) -> str:
     """gunicorn's worker class for ``service``: ``GUNICORN_WORKER_CLASS``, else its default (threads: ``gthread``)."""
+    if service == "users":  # greenlets, a greenlet per connection (docs/architecture.md, "The services' workers")
+        return env.str("GUNICORN_WORKER_CLASS", default="") or "gevent"
     return env.str("GUNICORN_WORKER_CLASS", default="") or "gthread"
 
 

@@ -1,8 +1,10 @@
 """gunicorn settings shared by the three services (``gunicorn -c python:common.gunicorn_conf``).
 
-Threaded workers (``gthread``) keep connections alive between requests, which
-the gateway's connection pool relies on. Counts come from the environment;
-the defaults suit a small machine.
+Workers keep connections alive between requests, which the gateway's
+connection pool relies on: on threads (``gthread``), or on greenlets
+(``gevent``, the users service's default: ``common.env.gunicorn_worker_class``,
+run as ``common.gevent_worker.GeventWorker``). Counts come from the
+environment; the defaults suit a small machine.
 
 gunicorn writes the access log: one JSON line per request (``JsonLogger``),
 unless ``GUNICORN_ACCESS_LOG`` is false.
@@ -32,8 +34,12 @@ _service = os.environ.get("SERVICE_NAME", "service")
 wsgi_app = "config.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 worker_class = gunicorn_worker_class(_service)
+if worker_class == "gevent":
+    worker_class = "common.gevent_worker.GeventWorker"  # gunicorn's, closing a connection's databases with it
 workers = gunicorn_workers(_service)
 threads = int(os.environ.get("GUNICORN_THREADS", 8))
+# gevent: client connections served at once per worker, a greenlet (and its database connections) each.
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", 1000))
 # Longer than the gateway's idle pooled connections are kept; shorter than a
 # typical load balancer's idle timeout upstream of the gateway.
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", 30))
