@@ -29,6 +29,10 @@ holds the lock; when they are cooperative, B writes after A ends:
 while another greenlet records that it ran: ``["other greenlet ran",
 "connect failed"]`` when the connection waits cooperatively and gives up.
 
+``health``: PostgreSQL terminates the server process of a kept connection;
+``["termination seen", "replaced"]`` when the health check
+(``common.postgresql``) sees it and the next query runs on a new connection.
+
 ``worker``: gunicorn's gevent worker as ``common.gunicorn_conf`` runs it
 (``common.gevent_worker.GeventWorker``) serves one client connection, one
 request whose application connects to the database, on a greenlet as gevent's
@@ -198,7 +202,37 @@ def worker(scenario: dict) -> dict:
     }
 
 
-KINDS = {"race": race, "connect": connect, "worker": worker}
+def health(scenario: dict) -> dict:
+    """A kept PostgreSQL connection whose server process was terminated: checked, replaced, used."""
+    from django.db import connection
+
+    events: list[str] = []
+    errors: dict[str, str] = {}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    other = connection.get_new_connection(connection.get_connection_params())
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s, 5000)", [pid])  # waits until it is gone
+    finally:
+        other.close()
+    if connection.server_has_spoken():
+        events.append("termination seen")
+    # As a request begins (Django's request_started): a connection found dead is replaced.
+    connection.health_check_done = False
+    connection.close_if_unusable_or_obsolete()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            events.append("replaced" if cursor.fetchone()[0] != pid else "same connection")
+    except Exception as exc:
+        errors["query"] = describe(exc)
+    connection.close()
+    return {"events": events, "errors": errors}
+
+
+KINDS = {"race": race, "connect": connect, "worker": worker, "health": health}
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""PostgreSQL's row locks under gunicorn's gevent worker: a greenlet waiting on a lock gives the thread to its holder.
+"""PostgreSQL under gunicorn's gevent worker: a greenlet waiting on a row lock gives the thread to its holder; a kept
+connection the server dropped is still seen before it is used.
 
 Each scenario runs in a process gevent has patched (``common.gevent_testing``),
 on the users database of this run. SQLite's turns: common/tests/test_gevent_databases.py.
@@ -18,7 +19,8 @@ def database():
     if connections["users"].vendor != "postgresql":
         pytest.skip("PostgreSQL only: SQLite's file lock is common/tests/test_gevent_databases.py")
     settings = connections["users"].settings_dict
-    return {key: settings[key] for key in ("ENGINE", "NAME", "USER", "PASSWORD", "HOST", "PORT", "OPTIONS")}
+    keys = ("ENGINE", "NAME", "USER", "PASSWORD", "HOST", "PORT", "OPTIONS", "CONN_MAX_AGE", "CONN_HEALTH_CHECKS")
+    return {key: settings[key] for key in keys}
 
 
 @pytest.mark.parametrize("b_writes", ["atomic", "autocommit"])
@@ -38,3 +40,10 @@ def test_djangos_postgresql_backend_alone_waits_on_the_lock_holding_the_thread(d
 
     assert result["errors"]["B"].startswith("django.db.utils.OperationalError: canceling statement due to lock timeout")
     assert result["events"] == ["A wrote", "A ended"]
+
+
+def test_a_kept_connection_the_server_dropped_is_seen_and_replaced_under_gevent(database):
+    result = gevent_scenario(kind="health", database=database)
+
+    assert result["errors"] == {}
+    assert result["events"] == ["termination seen", "replaced"]
