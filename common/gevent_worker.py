@@ -31,7 +31,9 @@ def close_database_connections() -> None:
         try:
             connection.close()
         except Exception as exc:  # a broken connection is gone either way
-            logger.warning("database connection not closed cleanly", extra={"alias": connection.alias, "error": str(exc)})
+            logger.warning(
+                "database connection not closed cleanly", extra={"alias": connection.alias, "error": str(exc)}
+            )
 
 
 class GeventWorker(ggevent.GeventWorker):

@@ -1,4 +1,5 @@
-"""The databases under gunicorn's gevent worker: waits give the thread up, a client connection's databases close with it.
+"""The databases under gunicorn's gevent worker: waits give the thread up; a client connection's databases close
+with it.
 
 Each scenario runs in a process gevent has patched (``common.gevent_testing``),
 against a real SQLite file, or a socket that never answers where a PostgreSQL
@@ -54,7 +55,9 @@ def test_djangos_sqlite_backend_alone_holds_the_thread_in_the_busy_handler(tmp_p
 
 
 def test_a_writer_waits_for_its_turn_at_most_the_busy_timeout_then_the_database_is_locked(tmp_path):
-    result = gevent_scenario(database=sqlite(tmp_path / "db.sqlite3", timeout=0.5), b_writes="atomic", a_holds="until_b_done")
+    database = sqlite(tmp_path / "db.sqlite3", timeout=0.5)
+
+    result = gevent_scenario(database=database, b_writes="atomic", a_holds="until_b_done")
 
     assert result["errors"] == {"B": "django.db.utils.OperationalError: database is locked"}
     assert result["events"] == ["A wrote", "A ended"]
