@@ -48,10 +48,11 @@ def service_databases(service: str, aliases: tuple[str, ...]) -> dict[str, dict]
 
     A SQLite file under ``VAR_DIR/<service>/`` stands in for any alias whose variable
     is unset, set up for a web worker and a Celery worker writing it at once (lock
-    waits, ``IMMEDIATE`` transactions, the write-ahead log, ``synchronous=NORMAL``);
-    connections are kept (``CONN_MAX_AGE``). A PostgreSQL alias uses ``common.postgresql``
-    (Django's backend, its kept connections checked without a round trip). Why each:
-    docs/architecture.md, "Databases".
+    waits, ``IMMEDIATE`` transactions, the write-ahead log, ``synchronous=NORMAL``),
+    through ``common.sqlite`` (Django's backend; under gevent a worker's writers take
+    turns on each file); connections are kept (``CONN_MAX_AGE``). A PostgreSQL alias uses
+    ``common.postgresql`` (Django's backend, its kept connections checked without a round
+    trip; under gevent its waits cooperative). Why each: docs/architecture.md, "Databases".
     """
     databases = {}
     for alias in aliases:
@@ -63,6 +64,7 @@ def service_databases(service: str, aliases: tuple[str, ...]) -> dict[str, dict]
         if not config.get("ENGINE"):
             raise ImproperlyConfigured(f"{variable} is not a database URL this system supports")
         if config["ENGINE"] == "django.db.backends.sqlite3":
+            config["ENGINE"] = "common.sqlite"
             Path(config["NAME"]).parent.mkdir(parents=True, exist_ok=True)
             config.setdefault("OPTIONS", {}).update(
                 timeout=20,
@@ -80,8 +82,14 @@ def service_databases(service: str, aliases: tuple[str, ...]) -> dict[str, dict]
 
 
 def gunicorn_worker_class(service: str) -> str:
-    """gunicorn's worker class for ``service``: ``GUNICORN_WORKER_CLASS``, else its default (``gevent`` for the gateway, else ``gthread``)."""
-    if service == "gateway":  # greenlets: the gateway waits on its upstreams (docs/architecture.md)
+    """gunicorn's worker class for ``service``: ``GUNICORN_WORKER_CLASS``, else its default.
+
+    gevent's for the gateway and the users service (a greenlet per client
+    connection: they wait on their upstreams, Redis and the database; docs/architecture.md,
+    "The services' workers"), threads (``gthread``) for the auth service, whose
+    password hashes run on threads of their own.
+    """
+    if service in ("gateway", "users"):
         return env.str("GUNICORN_WORKER_CLASS", default="") or "gevent"
     return env.str("GUNICORN_WORKER_CLASS", default="") or "gthread"
 

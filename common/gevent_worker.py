@@ -1,4 +1,5 @@
-"""gunicorn's gevent worker, stopping as promptly as its threads worker (``gthread``) does.
+"""gunicorn's gevent worker, stopping as promptly as its threads worker (``gthread``) does, and closing a client
+connection's database connections when the connection ends.
 
 On ``SIGTERM`` (a graceful stop) gunicorn's gevent worker stops accepting and
 waits for every connection's greenlet to end, up to ``GUNICORN_GRACEFUL_TIMEOUT``.
@@ -11,17 +12,42 @@ This worker closes a connection waiting for its next request as soon as the
 worker is stopping (and one that finishes a request after that, instead of
 waiting on it): requests in progress still get their answers. And a worker
 told to stop while it starts (monkey-patching takes a fraction of a second)
-stops instead of missing the signal. The ``common.gunicorn_conf`` worker class
-for ``gevent``.
+stops instead of missing the signal.
+
+Once gevent has patched ``threading`` Django keeps its database connections per
+greenlet: per client connection. When a client connection ends (the gateway
+drops an idle pooled connection, a probe sends its one request) its greenlet
+ends, and with it the only code that would reuse or close its database
+connections. Django's connection objects refer to themselves, so they would
+stay open until Python's cycle collector came across them, a PostgreSQL server
+counting them meanwhile: this worker closes them as the client connection ends.
+The database drivers' waits are made cooperative by the backends themselves
+(``common.sqlite``, ``common.postgresql``).
+
+The ``common.gunicorn_conf`` worker class for ``gevent``.
 """
 
 from __future__ import annotations
 
+import logging
 import signal
 import socket
 
 import gevent
 from gunicorn.workers.ggevent import GeventWorker as _GunicornGeventWorker
+
+logger = logging.getLogger(__name__)
+
+
+def close_database_connections() -> None:
+    """Close the database connections this greenlet opened (none when Django was never asked for one)."""
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        try:
+            connection.close()
+        except Exception as exc:  # a broken connection is gone either way
+            logger.warning("database connection not closed cleanly", extra={"alias": connection.alias, "error": str(exc)})
 
 
 def _shut(client) -> None:
@@ -62,7 +88,8 @@ class _NextRequest:
 
 
 class GeventWorker(_GunicornGeventWorker):
-    """gunicorn's ``gevent`` worker whose idle kept-alive connections end as soon as it is stopping."""
+    """gunicorn's ``gevent`` worker: idle kept-alive connections end as soon as it is stopping; a connection's
+    database connections close with it."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -87,6 +114,7 @@ class GeventWorker(_GunicornGeventWorker):
             super().handle(listener, client, addr)
         finally:
             self.clients.pop(current, None)
+            close_database_connections()
 
     def timeout_ctx(self):
         return _NextRequest(self)

@@ -1,8 +1,9 @@
 """gunicorn settings shared by the three services (``gunicorn -c python:common.gunicorn_conf``).
 
 A service's worker class is ``common.env.gunicorn_worker_class``: the gateway
-runs gevent's (a greenlet per client connection, at most
-``GUNICORN_WORKER_CONNECTIONS`` per worker), the others threads (``gthread``,
+and the users service run gevent's (a greenlet per client connection, at most
+``GUNICORN_WORKER_CONNECTIONS`` per worker; run as
+``common.gevent_worker.GeventWorker``), the auth service threads (``gthread``,
 ``GUNICORN_THREADS`` per worker). Both keep client connections alive between
 requests (``GUNICORN_KEEPALIVE``), which the gateway's connection pool relies
 on. Counts come from the environment; the defaults suit a small machine.
@@ -34,14 +35,14 @@ _service = os.environ.get("SERVICE_NAME", "service")
 
 wsgi_app = "config.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-# gevent's: gunicorn's, with idle kept-alive connections closed as soon as a worker is stopping (common.gevent_worker).
-worker_class = {"gevent": "common.gevent_worker.GeventWorker"}.get(
-    gunicorn_worker_class(_service), gunicorn_worker_class(_service)
-)
+worker_class = gunicorn_worker_class(_service)
+if worker_class == "gevent":
+    # gunicorn's, stopping promptly and closing a client connection's database connections with it.
+    worker_class = "common.gevent_worker.GeventWorker"
 workers = gunicorn_workers(_service)
 threads = int(os.environ.get("GUNICORN_THREADS", 8))  # gthread only
-# gevent only: client connections a worker serves at once (its requests to an upstream
-# wait for one of the GATEWAY_POOL_SIZE connections to it).
+# gevent only: client connections a worker serves at once, a greenlet (and its database connections) each;
+# the gateway's requests to an upstream wait for one of the GATEWAY_POOL_SIZE connections to it.
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", 1000))
 # Longer than the gateway's idle pooled connections are kept; shorter than a
 # typical load balancer's idle timeout upstream of the gateway.

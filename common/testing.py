@@ -11,6 +11,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import time
 from contextlib import closing
 from pathlib import Path
@@ -19,6 +20,19 @@ import pytest
 import redis
 
 from common.embedded_redis import redis_server_binary
+
+
+def gevent_scenario(**scenario) -> dict:
+    """Run ``scenario`` in a process gevent has patched (``common.gevent_testing``) and return what it printed."""
+    result = subprocess.run(
+        [sys.executable, "-m", "common.gevent_testing", json.dumps(scenario)],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,  # a wait that never ends fails the test instead of hanging it
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])
 
 
 def free_port() -> int:

@@ -13,16 +13,37 @@ stream or a reset waits on the socket, and a look at the socket (``poll`` with
 no wait) sees it. So a kept connection gets Django's check only when something
 waits there; a harmless message a server may rarely send unasked (a notice)
 gets the check too, which reads it and finds the connection sound.
+
+Under gevent (gunicorn's gevent worker) psycopg2's waits on the server are made
+cooperative before the first connection (``common.postgresql.waiting``), and the
+look at the socket stays the system call it is: gevent's patched ``select.poll``
+would hand the thread to its loop on every check.
 """
 
 from __future__ import annotations
 
 import select
+import sys
 
 from django.db.backends.postgresql import base
 
+from common.green import gevent_patched
+from common.postgresql import waiting
+
+if "gevent.monkey" in sys.modules:  # imported after gevent patched select (or may have): the system's poll
+    from gevent.monkey import get_original
+
+    _poll = get_original("select", "poll")
+else:
+    _poll = select.poll
+
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    def get_new_connection(self, conn_params):
+        if gevent_patched():
+            waiting.install()
+        return super().get_new_connection(conn_params)
+
     def close_if_health_check_failed(self):
         """Django's health check, made only when the server has sent something since its last answer."""
         if (
@@ -39,6 +60,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
         """Whether anything (a message, the end of the stream, an error) waits on the kept connection's socket."""
         if self.connection.closed:
             return True
-        poller = select.poll()
+        poller = _poll()
         poller.register(self.connection.fileno(), select.POLLIN)
         return bool(poller.poll(0))

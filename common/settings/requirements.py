@@ -122,7 +122,7 @@ def refuse_sqlite(service: str, databases: dict[str, dict]) -> None:
     on_sqlite = [
         database_url_variable(service, alias)
         for alias, config in databases.items()
-        if config.get("ENGINE") == "django.db.backends.sqlite3"
+        if config.get("ENGINE") in ("django.db.backends.sqlite3", "common.sqlite")
     ]
     if on_sqlite:
         raise ImproperlyConfigured(

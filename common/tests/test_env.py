@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from common.env import gunicorn_worker_class, gunicorn_workers, instant
+from common.env import gunicorn_worker_class, gunicorn_workers, instant, service_databases
 
 
 @pytest.mark.parametrize(
@@ -51,9 +51,27 @@ def test_gunicorn_workers_is_what_the_environment_says_for_any_service(monkeypat
     assert gunicorn_workers("auth") == gunicorn_workers("users") == 3
 
 
-def test_the_gateway_runs_gevent_and_the_others_threads_unless_the_environment_says(monkeypatch):
+def test_the_gateway_and_the_users_service_run_on_greenlets_and_the_auth_service_on_threads(monkeypatch):
     monkeypatch.delenv("GUNICORN_WORKER_CLASS", raising=False)
-    assert gunicorn_worker_class("gateway") == "gevent"
-    assert gunicorn_worker_class("auth") == "gthread"
-    monkeypatch.setenv("GUNICORN_WORKER_CLASS", "gthread")
-    assert gunicorn_worker_class("gateway") == "gthread"
+    assert gunicorn_worker_class("gateway") == gunicorn_worker_class("users") == "gevent"
+    assert gunicorn_worker_class("auth") == "gthread"  # its hashes run on real threads
+
+
+def test_gunicorn_worker_class_is_what_the_environment_says_for_any_service(monkeypatch):
+    monkeypatch.setenv("GUNICORN_WORKER_CLASS", "sync")
+    assert gunicorn_worker_class("users") == gunicorn_worker_class("auth") == "sync"
+
+
+def test_an_unset_database_is_a_sqlite_file_through_common_sqlite_and_postgresql_through_common_postgresql(
+    monkeypatch, tmp_path
+):
+    monkeypatch.setenv("VAR_DIR", str(tmp_path))
+    monkeypatch.delenv("USERS_DB_DEFAULT_URL", raising=False)
+    monkeypatch.setenv("USERS_DB_USERS_URL", "postgres://postgres@127.0.0.1:5432/users")
+
+    databases = service_databases("users", ("default", "users"))
+
+    assert databases["default"]["ENGINE"] == "common.sqlite"
+    assert databases["default"]["NAME"] == str(tmp_path.resolve() / "users" / "default.sqlite3")
+    assert databases["default"]["OPTIONS"]["timeout"] == 20
+    assert databases["users"]["ENGINE"] == "common.postgresql"

@@ -5,8 +5,12 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import socket
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from gunicorn.config import Config
@@ -136,3 +140,27 @@ def test_below_info_there_is_no_access_line(access_lines):
     logger.access(resp, req, environ, timedelta(milliseconds=3))
 
     assert lines() == []
+
+
+def worker_settings(**environment) -> dict:
+    """``worker_class`` and ``worker_connections`` as gunicorn reads them from its settings, in this environment."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("GUNICORN_")}
+    script = "import json, common.gunicorn_conf as c; print(json.dumps([c.worker_class, c.worker_connections]))"
+    result = subprocess.run(
+        [sys.executable, "-c", script], env={**env, **environment}, capture_output=True, text=True, check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    worker_class, worker_connections = json.loads(result.stdout)
+    return {"worker_class": worker_class, "worker_connections": worker_connections}
+
+
+def test_the_users_service_runs_gunicorns_gevent_worker_closing_database_connections_and_auth_runs_threads():
+    assert worker_settings(SERVICE_NAME="users") == {
+        "worker_class": "common.gevent_worker.GeventWorker",
+        "worker_connections": 1000,
+    }
+    assert worker_settings(SERVICE_NAME="users", GUNICORN_WORKER_CONNECTIONS="64")["worker_connections"] == 64
+    assert worker_settings(SERVICE_NAME="auth")["worker_class"] == "gthread"
+    assert worker_settings(SERVICE_NAME="auth", GUNICORN_WORKER_CLASS="gevent")["worker_class"] == (
+        "common.gevent_worker.GeventWorker"
+    )
