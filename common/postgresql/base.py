@@ -23,19 +23,13 @@ would hand the thread to its loop on every check.
 from __future__ import annotations
 
 import select
-import sys
 
 from django.db.backends.postgresql import base
 
-from common.green import gevent_patched
+from common.green import gevent_patched, system_poll
 from common.postgresql import waiting
 
-if "gevent.monkey" in sys.modules:  # imported after gevent patched select (or may have): the system's poll
-    from gevent.monkey import get_original
-
-    _poll = get_original("select", "poll")
-else:
-    _poll = select.poll
+_poll = system_poll()
 
 
 class DatabaseWrapper(base.DatabaseWrapper):

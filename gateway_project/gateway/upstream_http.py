@@ -19,11 +19,12 @@ from __future__ import annotations
 import select
 import socket
 import ssl
-import sys
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass
+
+from common.green import system_poll
 
 # Bounds on what an upstream may send before its body.
 MAX_LINE = 65536
@@ -61,22 +62,8 @@ class BadResponse(UpstreamError):
     """The upstream answered something that is not HTTP/1.x."""
 
 
-
-
-def _system_poll():
-    """The system's ``select.poll``, even under gevent's monkey-patching.
-
-    An idle connection is checked with a poll that never waits (a zero timeout):
-    gevent's cooperative poll gives the same answer through its event loop, some
-    twenty times the CPU, on every forwarded request.
-    """
-    monkey = sys.modules.get("gevent.monkey")
-    if monkey is not None and monkey.is_module_patched("select"):
-        return monkey.get_original("select", "poll")
-    return select.poll
-
-
-_poll = _system_poll()
+# A look at an idle connection never waits: the system's poll, not gevent's (common.green.system_poll).
+_poll = system_poll()
 
 # An answer's header fields: the lower-cased name -> [the name as first sent, the value of each line in order].
 Fields = dict[str, list[str]]
