@@ -33,6 +33,17 @@ def and_close(answer: bytes) -> tuple[bytes]:
     return (answer,)
 
 
+def read_head(reader) -> bytes | None:
+    """A request's line and header lines, read whole; ``None`` when the client closed first."""
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        line = reader.readline()
+        if not line:
+            return None
+        head += line
+    return head
+
+
 @dataclass
 class ScriptedServer:
     """Answers the n-th request it reads with the n-th item of ``script``, on any connection."""
@@ -63,12 +74,9 @@ class ScriptedServer:
         reader = connection.makefile("rb")
         with connection, reader:
             while self.script:
-                head = b""
-                while not head.endswith(b"\r\n\r\n"):
-                    line = reader.readline()
-                    if not line:
-                        return
-                    head += line
+                head = read_head(reader)
+                if head is None:
+                    return
                 length = next(
                     (int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")),
                     0,
@@ -272,12 +280,8 @@ class HeldServer:
         reader = connection.makefile("rb")
         try:
             while True:
-                head = b""
-                while not head.endswith(b"\r\n\r\n"):
-                    line = reader.readline()
-                    if not line:
-                        return
-                    head += line
+                if read_head(reader) is None:
+                    return
                 if not self.first_read.is_set():
                     self.first_read.set()
                     self.release.wait(10)
