@@ -89,9 +89,8 @@ def gunicorn_worker_class(service: str) -> str:
     "The services' workers"), threads (``gthread``) for the auth service, whose
     password hashes run on threads of their own.
     """
-    if service in ("gateway", "users"):
-        return env.str("GUNICORN_WORKER_CLASS", default="") or "gevent"
-    return env.str("GUNICORN_WORKER_CLASS", default="") or "gthread"
+    default = "gevent" if service in ("gateway", "users") else "gthread"
+    return env.str("GUNICORN_WORKER_CLASS", default="") or default
 
 
 def gunicorn_workers(service: str) -> int:
