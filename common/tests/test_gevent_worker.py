@@ -12,9 +12,14 @@ import sys
 import textwrap
 import time
 
+from types import SimpleNamespace
+
+import gevent
+import gevent.socket
 import pytest
 
 from common.env import REPO_ROOT
+from common.gevent_worker import PollCounter, _NextRequest
 from common.testing import free_port
 
 APP = """
@@ -133,3 +138,43 @@ def test_a_connection_sending_request_after_request_does_not_keep_the_worker_fro
         answer = read_answer(other)
     served = int(re.search(rb"\r\nX-Served: (\d+)\r\n", answer).group(1))
     assert served < pipelined // 2, f"the other connection's request was the worker's {served}th"
+
+
+def test_the_poll_count_moves_when_a_greenlet_waits_on_a_socket_not_when_it_only_yields():
+    with PollCounter() as polls:
+        gevent.sleep(0)  # the loop's callbacks run, it does not poll
+        assert polls.count == 0
+        ours, theirs = gevent.socket.socketpair()
+        with ours, theirs:
+            waiting = gevent.spawn(theirs.recv, 1)
+            gevent.sleep(0)  # it waits now
+            ours.sendall(b"x")
+            assert waiting.get(timeout=10) == b"x"
+            assert polls.count >= 1  # the loop polled to find its socket ready
+            seen = polls.count
+            ours.sendall(b"y")
+            assert theirs.recv(1) == b"y"  # ready already: no wait, no poll
+            assert polls.count == seen
+    assert polls._watcher is None
+
+
+def test_a_connection_yields_before_its_next_request_only_when_its_last_one_never_waited(monkeypatch):
+    worker = SimpleNamespace(
+        cfg=SimpleNamespace(keepalive=5), clients={}, idle={}, alive=True, polls=SimpleNamespace(count=0), polled={}
+    )
+    yields = []
+    monkeypatch.setattr(gevent, "sleep", yields.append)
+
+    def next_request() -> None:
+        with _NextRequest(worker):
+            pass
+
+    next_request()  # a connection's first request: just accepted, through the loop
+    assert yields == []
+    next_request()  # the last request never waited: the others first
+    assert yields == [0]
+    worker.polls.count += 1  # this one waited (on its upstream, Redis, the database): the others have run
+    next_request()
+    assert yields == [0]
+    next_request()
+    assert yields == [0, 0]
