@@ -41,7 +41,7 @@ def test_every_service_reports_its_metric_families(running_system):
         assert sample_value(found[service], "events_outbox_oldest_unsent_age_seconds") >= 0
     for upstream in ("users", "auth"):
         url = system.config.url(upstream)
-        for kind in ("connect", "timeout", "protocol", "5xx"):
+        for kind in ("connect", "busy", "timeout", "protocol", "5xx"):
             labels = {"upstream": upstream, "url": url, "kind": kind}
             assert sample_value(found["gateway"], "gateway_upstream_errors_total", labels) == 0
 

@@ -8,14 +8,15 @@ from .balancing import Balancer
 
 # What went wrong in an exchange with one upstream address.
 CONNECT = "connect"  # no connection (refused, unreachable, connect timeout): the request was not sent
+BUSY = "busy"  # every connection this worker may open to the address in use past the connect timeout: not sent
 TIMEOUT = "timeout"  # sent, no answer within GATEWAY_READ_TIMEOUT
 PROTOCOL = "protocol"  # sent, then the connection was lost or the answer was not HTTP
 SERVER_ERROR = "5xx"  # the upstream answered with a 5xx status
-ERROR_KINDS = (CONNECT, TIMEOUT, PROTOCOL, SERVER_ERROR)
+ERROR_KINDS = (CONNECT, BUSY, TIMEOUT, PROTOCOL, SERVER_ERROR)
 
 UPSTREAM_ERRORS = Counter(
     "gateway_upstream_errors_total",
-    "Failed exchanges with an upstream, by upstream, base URL and kind (connect, timeout, protocol, 5xx).",
+    "Failed exchanges with an upstream, by upstream, base URL and kind (connect, busy, timeout, protocol, 5xx).",
     ["upstream", "url", "kind"],
 )
 

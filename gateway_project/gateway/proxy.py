@@ -220,9 +220,10 @@ def forward(
         try:
             upstream = connections.request(method, base_path + target, headers, body)
         except ConnectFailed as exc:  # refused, unreachable, unknown host, not accepted in time, all in use
-            if not isinstance(exc, PoolExhausted):  # busy is not gone: the address stays in use
+            busy = isinstance(exc, PoolExhausted)
+            if not busy:  # busy is not gone: the address stays in use
                 balancer.connect_failed(address, exc)
-            failure = _attempt_failed(route, address.url, metrics.CONNECT, exc)
+            failure = _attempt_failed(route, address.url, metrics.BUSY if busy else metrics.CONNECT, exc)
             continue
         except ReadTimedOut as exc:
             # Slow, not gone: another address would only double the work.

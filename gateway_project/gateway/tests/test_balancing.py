@@ -229,7 +229,7 @@ def test_every_error_series_of_every_address_is_there_from_the_first_request(cli
         client.get("/api/profile")
 
     for url in (first.url, second.url):
-        for kind in ("connect", "timeout", "protocol", "5xx"):
+        for kind in ("connect", "busy", "timeout", "protocol", "5xx"):
             labels = {"upstream": "users", "url": url, "kind": kind}
             assert REGISTRY.get_sample_value("gateway_upstream_errors_total", labels) == 0.0
 
@@ -253,7 +253,7 @@ def test_an_address_whose_connections_are_all_in_use_is_passed_over_not_skipped_
     client, start_upstream
 ):
     busy, other = start_upstream(), start_upstream()
-    before = upstream_errors(busy.url, "connect")
+    before = {kind: upstream_errors(busy.url, kind) for kind in ("busy", "connect")}
 
     def all_in_use():
         """The busy address's only connection, taken as a request in progress would hold it."""
@@ -279,5 +279,7 @@ def test_an_address_whose_connections_are_all_in_use_is_passed_over_not_skipped_
     assert busy.received == []
     # Busy is not gone: the address stays in turn.
     assert skipped == [0.0, 0.0]
-    assert upstream_errors(busy.url, "connect") == before + 2
+    # Counted as busy, not as a failed connect: an alert on connect failures means a replica in trouble.
+    assert upstream_errors(busy.url, "busy") == before["busy"] + 2
+    assert upstream_errors(busy.url, "connect") == before["connect"]
     assert_json_error(alone, 503, "Service unavailable")
