@@ -16,6 +16,7 @@ ended before a whole answer) and ``BadResponse`` (not HTTP).
 
 from __future__ import annotations
 
+import re
 import select
 import socket
 import ssl
@@ -29,6 +30,11 @@ from common.green import system_poll
 # Bounds on what an upstream may send before its body.
 MAX_LINE = 65536
 MAX_HEADERS = 100
+
+# A header name is a token (RFC 9110, 5.1); a value has no control characters but tab (5.5). Anything else
+# could not be relayed: Django refuses a name that is not ASCII, and a value with a CR or LF, as a server error.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+").fullmatch
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]").search
 # Methods whose request always carries a length, even an empty one (as http.client sends them).
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _NO_BODY_STATUSES = frozenset({204, 304})
@@ -316,14 +322,15 @@ def _read_fields(reader) -> Fields:
                 raise BadResponse("a line longer than the limit")
             raise ConnectionLost("the connection closed in the middle of the headers")
         name, colon, value = line.decode("latin-1").partition(":")
-        if not colon or not name or name != name.strip():
+        value = value.strip()
+        if not colon or not _TOKEN(name) or _CONTROL(value):
             raise BadResponse(f"not a header line: {line[:40]!r}")
         lowered = name.lower()
         found = fields.get(lowered)
         if found is None:
-            fields[lowered] = [name, value.strip()]
+            fields[lowered] = [name, value]
         else:
-            found.append(value.strip())
+            found.append(value)
     raise BadResponse("more header lines than the limit")
 
 

@@ -352,6 +352,28 @@ def test_an_upstream_answering_garbage_is_502(client, garbage_upstream):
 
 
 @pytest.mark.parametrize(
+    "header",
+    [("X-Ünïcode", "1"), ("X Spaced", "1"), ("X-Null", "a\x00b"), ("X-Split", "a\rb"), ("X-Escape", "\x1b[31m")],
+    ids=["non-ascii name", "space in name", "NUL in value", "CR in value", "escape in value"],
+)
+def test_an_upstream_header_that_cannot_be_relayed_is_502_not_a_server_error(client, start_upstream, header):
+    upstream = start_upstream(lambda received: json_answer(200, {"ok": True}, [header]))
+    with routed_to(upstream.url):
+        response = client.get("/api/profile")
+
+    assert_json_error(response, 502, "Bad gateway")
+
+
+def test_an_upstream_header_value_with_latin_1_and_tabs_is_relayed(client, start_upstream):
+    upstream = start_upstream(lambda received: json_answer(200, {"ok": True}, [("X-Note", "café\tcrème")]))
+    with routed_to(upstream.url):
+        response = client.get("/api/profile")
+
+    assert response.status_code == 200
+    assert response["X-Note"] == "café\tcrème"
+
+
+@pytest.mark.parametrize(
     "status, message",
     [(500, "Internal Server Error"), (404, "Not Found"), (502, "Bad Gateway"), (418, "I'm a Teapot")],
 )
