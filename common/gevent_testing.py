@@ -1,4 +1,4 @@
-"""Databases under gevent, through Django, in a process of their own (tests).
+"""Databases (and the request path's Redis connections) under gevent, through Django, in a process of their own (tests).
 
     python -m common.gevent_testing '<scenario as JSON>'
 
@@ -32,6 +32,11 @@ while another greenlet records that it ran: ``["other greenlet ran",
 ``health``: PostgreSQL terminates the server process of a kept connection;
 ``["termination seen", "replaced"]`` when the health check
 (``common.postgresql``) sees it and the next query runs on a new connection.
+
+``redis_slots``: the request path's Redis connections (``common.redis_calls``)
+bounded at one: greenlet A holds it, B asks for one and waits, C runs meanwhile,
+A gives it back and B is answered on it: ``["A holds the connection", "C ran",
+"A gives it back", "B answered"]``, one connection kept.
 
 ``worker``: gunicorn's gevent worker as ``common.gunicorn_conf`` runs it
 (``common.gevent_worker.GeventWorker``) serves one client connection, one
@@ -232,7 +237,48 @@ def health(scenario: dict) -> dict:
     return {"events": events, "errors": errors}
 
 
-KINDS = {"race": race, "connect": connect, "worker": worker, "health": health}
+def redis_slots(scenario: dict) -> dict:
+    """Three greenlets, one Redis connection allowed (``common.redis_calls``): A holds it while B asks for one."""
+    import redis
+
+    from common import redis_calls
+
+    redis_calls.MAX_CONNECTIONS = 1
+    client = redis.Redis.from_url(scenario["redis_url"], socket_timeout=5, socket_connect_timeout=5)
+    kept = redis_calls._kept_for(client.connection_pool)
+    events: list[str] = []
+    errors: dict[str, str] = {}
+    b_asked, c_ran = Event(), Event()
+
+    def a() -> None:
+        held = redis_calls._take(kept)
+        events.append("A holds the connection")
+        b_asked.wait()
+        c_ran.wait()  # B waits for the connection without holding the thread: C runs
+        events.append("A gives it back")
+        redis_calls._give_back(kept, held)
+
+    def b() -> None:
+        gevent.spawn(c)
+        b_asked.set()
+        try:
+            redis_calls.execute(client, "PING")
+            events.append("B answered")
+        except Exception as exc:
+            errors["B"] = describe(exc)
+
+    def c() -> None:
+        events.append("C ran")
+        c_ran.set()
+
+    greenlets = [gevent.spawn(a)]
+    gevent.sleep(0)  # A takes the connection first
+    greenlets.append(gevent.spawn(b))
+    gevent.joinall(greenlets, raise_error=True, timeout=30)
+    return {"events": events, "errors": errors, "connections": len(kept.idle)}
+
+
+KINDS = {"race": race, "connect": connect, "worker": worker, "health": health, "redis_slots": redis_slots}
 
 
 if __name__ == "__main__":

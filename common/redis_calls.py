@@ -7,7 +7,9 @@ set, observability counters, a retry closure, response callbacks), and
 every request (the gateway's script, the revocation reads) this module sends
 the command on a connection of the client's own class and settings (address,
 database, password, timeouts, TLS, protocol, parser: hiredis's when it is
-installed), kept idle per connection pool and process, and reads the reply.
+installed), kept idle per connection pool and process, and reads the reply. At
+most ``MAX_CONNECTIONS`` per pool and process, in use or idle: a command finding
+them all in use waits for one.
 
 What stays as redis-py does it: a connection found idle is checked before use
 and reconnected when the server closed it or left data on it (a Redis
@@ -30,51 +32,92 @@ from collections import deque
 import redis
 from redis.commands.core import Script
 
+from common.green import gevent_patched
+
 try:
     from hiredis import pack_command as _hiredis_pack
 except ImportError:  # redis-py's own packer, in Python
     _hiredis_pack = None
 
-# Idle connections kept per pool; more in use at once are closed when given back.
-MAX_IDLE = 32
-# Pools with idle connections here at once; past it every idle connection is closed and forgotten.
+# Connections per pool and process, in use or idle. A command finding all of them in use waits for one, up to
+# the client's connect timeout, then fails as an unreachable Redis would: under gevent a worker serves up to a
+# thousand requests at once, and each opening (and later closing) a connection of its own churned connections.
+MAX_CONNECTIONS = 32
+# When the client sets no timeout: seconds a command waits for a connection.
+DEFAULT_WAIT = 5.0
+# Pools with connections kept here at once; past it every idle connection is closed and forgotten.
 MAX_POOLS = 16
 
-# id(pool) -> (pool, process id, idle connections, last in first out)
-_idle: dict[int, tuple[redis.ConnectionPool, int, deque]] = {}
-_idle_lock = threading.Lock()
+
+class _Kept:
+    """One pool's connections in this process: the idle ones (last in, first out) and the slots of all of them."""
+
+    __slots__ = ("pool", "pid", "idle", "slots", "wait")
+
+    def __init__(self, pool):
+        self.pool = pool
+        self.pid = os.getpid()
+        self.idle: deque = deque()
+        self.slots = _semaphore(MAX_CONNECTIONS)
+        options = pool.connection_kwargs
+        self.wait = options.get("socket_connect_timeout") or options.get("socket_timeout") or DEFAULT_WAIT
+
+
+def _semaphore(value: int):
+    """A semaphore a thread waits on, or, where gevent has patched the process, a greenlet (the others run meanwhile).
+
+    gevent's own under gevent: the standard library's, built on patched locks, waits
+    cooperatively too, at some twenty times the cost of a take and a give back.
+    """
+    if gevent_patched():
+        from gevent.lock import BoundedSemaphore
+
+        return BoundedSemaphore(value)
+    return threading.BoundedSemaphore(value)
+
+
+# id(pool) -> its connections here
+_kept: dict[int, _Kept] = {}
+_kept_lock = threading.Lock()
+
+
+def _kept_for(pool) -> _Kept:
+    """``pool``'s connections in this process (none inherited across a fork)."""
+    found = _kept.get(id(pool))
+    if found is not None and found.pool is pool and found.pid == os.getpid():
+        return found
+    with _kept_lock:
+        if len(_kept) >= MAX_POOLS:
+            forget_connections()
+        kept = _kept[id(pool)] = _Kept(pool)
+        return kept
 
 
 def _connections(pool) -> deque:
-    """The idle connections of ``pool`` in this process (none inherited across a fork)."""
-    found = _idle.get(id(pool))
-    if found is not None and found[0] is pool and found[1] == os.getpid():
-        return found[2]
-    with _idle_lock:
-        if len(_idle) >= MAX_POOLS:
-            forget_connections()
-        idle: deque = deque()
-        _idle[id(pool)] = (pool, os.getpid(), idle)
-        return idle
+    """The idle connections of ``pool`` in this process."""
+    return _kept_for(pool).idle
 
 
 def forget_connections() -> None:
     """Close every idle connection this module keeps (this process's), and forget the pools."""
     pid = os.getpid()
-    for _, owner, idle in list(_idle.values()):
-        while idle and owner == pid:
+    for kept in list(_kept.values()):
+        while kept.idle and kept.pid == pid:
             try:
-                idle.pop().disconnect()
+                kept.idle.pop().disconnect()
             except IndexError:
                 break
-    _idle.clear()
+    _kept.clear()
 
 
-def _take(pool, idle: deque):
+def _take(kept: _Kept):
+    """An idle connection of ``kept``, else a new one (it connects on its first command), once a slot is free."""
+    if not kept.slots.acquire(timeout=kept.wait):
+        raise redis.ConnectionError(f"no connection to Redis free within {kept.wait} s ({MAX_CONNECTIONS} in use)")
     try:
-        connection = idle.pop()
+        connection = kept.idle.pop()
     except IndexError:
-        return pool.connection_class(**pool.connection_kwargs)  # connects on its first command
+        return kept.pool.connection_class(**kept.pool.connection_kwargs)
     try:
         # As ConnectionPool.get_connection: a connection with something to read was closed by the server or
         # left dirty; it connects again on its first command.
@@ -85,11 +128,10 @@ def _take(pool, idle: deque):
     return connection
 
 
-def _give_back(idle: deque, connection) -> None:
-    if len(idle) < MAX_IDLE:
-        idle.append(connection)
-    else:
-        connection.disconnect()
+def _give_back(kept: _Kept, connection) -> None:
+    """``connection``, sound, back to ``kept``'s idle ones, its slot free again."""
+    kept.idle.append(connection)
+    kept.slots.release()
 
 
 def execute(client: redis.Redis, *args):
@@ -97,8 +139,8 @@ def execute(client: redis.Redis, *args):
     pool = client.connection_pool
     if client.connection is not None or getattr(pool, "cache", None) is not None:
         return client.execute_command(*args)
-    idle = _connections(pool)
-    connection = _take(pool, idle)
+    kept = _kept_for(pool)
+    connection = _take(kept)
 
     def exchange():
         # The arguments here are words, str, bytes and numbers: hiredis packs them as redis-py's packers do.
@@ -108,12 +150,13 @@ def execute(client: redis.Redis, *args):
     try:
         reply = connection.retry.call_with_retry(exchange, lambda error: connection.disconnect())
     except redis.ResponseError:
-        _give_back(idle, connection)  # an error reply, read whole: the connection is fine
+        _give_back(kept, connection)  # an error reply, read whole: the connection is fine
         raise
     except BaseException:
         connection.disconnect()
+        kept.slots.release()  # its slot free again, the connection not kept
         raise
-    _give_back(idle, connection)
+    _give_back(kept, connection)
     return reply
 
 

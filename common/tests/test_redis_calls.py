@@ -7,6 +7,7 @@ import redis
 from redis.commands.core import Script
 
 from common import redis_calls
+from common.testing import gevent_scenario
 
 SCRIPT = "return {KEYS[1], ARGV[1]}"
 
@@ -86,3 +87,47 @@ def test_connections_are_not_shared_across_a_fork(client, monkeypatch):
 def test_the_commands_used_here_have_no_response_callback(client):
     for command in ("GET", "MGET", "EVALSHA"):
         assert command not in client.response_callbacks
+
+
+def test_at_most_max_connections_are_open_and_one_more_command_waits_for_a_free_one(client, monkeypatch):
+    monkeypatch.setattr(redis_calls, "MAX_CONNECTIONS", 2)
+    name = key()
+    client.set(name, b"shared", ex=60)
+    pool = client.connection_pool
+    made = []
+    connection_class = pool.connection_class
+    monkeypatch.setattr(pool, "connection_class", lambda **options: made.append(connection_class(**options)) or made[-1])
+    kept = redis_calls._kept_for(pool)
+    held = [redis_calls._take(kept), redis_calls._take(kept)]  # two requests in the middle of their round trips
+
+    # A third neither opens a connection nor gets one: it fails as an unreachable Redis would, after the
+    # client's connect timeout (0.5 s).
+    with pytest.raises(redis.ConnectionError, match="no connection to Redis free"):
+        redis_calls.execute(client, "GET", key())
+    assert len(made) == 2
+
+    redis_calls._give_back(kept, held.pop())
+    assert redis_calls.execute(client, "GET", name) == b"shared"
+    assert len(made) == 2  # the one given back
+    redis_calls._give_back(kept, held.pop())
+
+
+def test_a_failed_command_frees_its_connection_slot(unreachable_redis_url, monkeypatch):
+    monkeypatch.setattr(redis_calls, "MAX_CONNECTIONS", 1)
+    client = redis.Redis.from_url(unreachable_redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+    for _ in range(3):
+        with pytest.raises(redis.ConnectionError) as failed:
+            redis_calls.execute(client, "GET", "x")
+        assert "no connection to Redis free" not in str(failed.value)  # refused, not waiting on a leaked slot
+    redis_calls.forget_connections()
+
+
+def test_under_gevent_a_command_waiting_for_a_connection_lets_the_others_run(redis_url, tmp_path):
+    result = gevent_scenario(
+        kind="redis_slots",
+        redis_url=redis_url,
+        database={"ENGINE": "django.db.backends.sqlite3", "NAME": str(tmp_path / "unused.sqlite3")},
+    )
+    assert result["errors"] == {}
+    assert result["events"] == ["A holds the connection", "C ran", "A gives it back", "B answered"]
+    assert result["connections"] == 1
