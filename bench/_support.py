@@ -7,7 +7,8 @@ broker's keys under a prefix of the run's own so a Redis shared with other
 runs never mixes their queues.
 
 CPU accounting reads ``/proc``: user + system seconds of each process of the
-system and of all its descendants (gunicorn's workers, Celery's pool), so a
+system and of all its descendants (gunicorn's workers, Celery's pool), and on
+PostgreSQL of the server's processes serving the run's databases, so a
 figure says what one request or one login cost each part, whatever else the
 machine was running at the time (the wall-clock rates do depend on that: the
 load average is printed beside them).
@@ -124,20 +125,53 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICK
 
 
+def postgres_run(env: dict[str, str]) -> str | None:
+    """The name every database of a ``production_like`` run starts with; ``None`` on SQLite."""
+    for variable, name in DATABASES.items():
+        url = env.get(variable, "")
+        database = urlsplit(url).path.lstrip("/")
+        if url.startswith("postgres") and database.endswith(f"_{name}"):
+            return database[: -len(name) - 1]
+    return None
+
+
+def _postgres_backends(run: str) -> list[int]:
+    """The PostgreSQL server processes serving a database of ``run`` now (their command lines name it)."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/cmdline", "rb") as file:
+                command = file.read().decode(errors="replace")
+        except OSError:
+            continue  # gone meanwhile
+        if command.startswith("postgres:") and f" {run}_" in command:
+            found.append(int(entry.name))
+    return found
+
+
 class CpuMeter:
     """CPU seconds each process of a running ``system.System`` (and its descendants) spends.
 
     ``others`` names more processes to count the same way (the monolith beside the system).
+    On PostgreSQL (``production_like``) the server's processes serving the run's
+    databases count too, as ``postgres``: they share the cores (a backend that
+    ends between two readings loses what it spent since the first).
     """
 
     def __init__(self, system, others: dict[str, int] | None = None):
         self.system = system
         self.others = others or {}
+        self.postgres_run = postgres_run(system.config.env)
         self._start = self._snapshot()
 
     def _snapshot(self) -> dict[str, dict[int, float]]:
         pids = {name: process.pid for name, process in self.system.processes.items()} | self.others
-        return {name: {pid: _cpu_seconds(pid) for pid in _descendants(root)} for name, root in pids.items()}
+        found = {name: {pid: _cpu_seconds(pid) for pid in _descendants(root)} for name, root in pids.items()}
+        if self.postgres_run:
+            found["postgres"] = {pid: _cpu_seconds(pid) for pid in _postgres_backends(self.postgres_run)}
+        return found
 
     def restart(self) -> None:
         self._start = self._snapshot()

@@ -21,9 +21,10 @@ with other work: the load average is printed). Targets (issue 11): a new
 user's logins at least 0.8x the raw rate, a migrated user's first logins 0.9x.
 
 Beside the rates, the CPU one login cost each process of the system (auth,
-gateway, the users service's worker consuming the login event, ...) against the
-CPU one raw hash costs: the share of a login that is not the hash, whatever
-else runs on the machine.
+gateway, the users service's worker consuming the login event, ...; on
+PostgreSQL the server's processes serving the run's databases, ``postgres``)
+against the CPU one raw hash costs: the share of a login that is not the hash,
+whatever else runs on the machine.
 
 wrk waits up to 30 s for an answer (its default, 2 s, drops slower logins as
 timeouts and sends new ones while the server still works on the old).
