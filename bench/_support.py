@@ -135,9 +135,11 @@ def postgres_run(env: dict[str, str]) -> str | None:
     return None
 
 
-def _postgres_backends(run: str) -> list[int]:
-    """The PostgreSQL server processes serving a database of ``run`` now (their command lines name it)."""
-    found = []
+def postgres_server_processes() -> Iterator[tuple[int, str]]:
+    """Each PostgreSQL server process on this machine now: its id and command line (a backend's names its database).
+
+    A client naming a database (pgloader, psql) is not one: the server's own start with ``postgres:``.
+    """
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -146,9 +148,13 @@ def _postgres_backends(run: str) -> list[int]:
                 command = file.read().decode(errors="replace")
         except OSError:
             continue  # gone meanwhile
-        if command.startswith("postgres:") and f" {run}_" in command:
-            found.append(int(entry.name))
-    return found
+        if command.startswith("postgres:"):
+            yield int(entry.name), command
+
+
+def _postgres_backends(run: str) -> list[int]:
+    """The PostgreSQL server processes serving a database of ``run`` now."""
+    return [pid for pid, command in postgres_server_processes() if f" {run}_" in command]
 
 
 class CpuMeter:

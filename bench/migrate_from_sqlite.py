@@ -45,6 +45,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from common.legacy_import.exit_codes import EXIT_CLEAN, EXIT_NEEDS_ATTENTION  # noqa: E402
 from common.legacy_import.source import create_legacy_database  # noqa: E402
 from common.legacy_testing import bcryptjs_hash  # noqa: E402
+from _support import postgres_server_processes  # noqa: E402
 from system import postgres_execute  # noqa: E402
 
 DATABASES = {
@@ -143,22 +144,16 @@ class ServerCpu:
                 return
 
     def _read(self) -> None:
-        for entry in os.scandir("/proc"):
-            if not entry.name.isdigit():
+        for pid, command in postgres_server_processes():
+            leader = re.search(r"parallel worker for PID (\d+)", command)
+            if self.marker not in command and not (leader and int(leader.group(1)) in self.seen):
                 continue
             try:
-                with open(f"/proc/{entry.name}/cmdline", "rb") as file:
-                    command = file.read().decode(errors="replace")
-                if not command.startswith("postgres:"):
-                    continue  # a client naming the database (pgloader) is not the server
-                leader = re.search(r"parallel worker for PID (\d+)", command)
-                if self.marker not in command and not (leader and int(leader.group(1)) in self.seen):
-                    continue
-                with open(f"/proc/{entry.name}/stat") as file:
+                with open(f"/proc/{pid}/stat") as file:
                     fields = file.read().rsplit(")", 1)[1].split()
             except OSError:
                 continue  # gone meanwhile
-            self.seen[int(entry.name)] = (int(fields[11]) + int(fields[12])) / self.TICK
+            self.seen[pid] = (int(fields[11]) + int(fields[12])) / self.TICK
 
 
 @dataclass
