@@ -115,17 +115,21 @@ def _take(kept: _Kept):
     if not kept.slots.acquire(timeout=kept.wait):
         raise redis.ConnectionError(f"no connection to Redis free within {kept.wait} s ({MAX_CONNECTIONS} in use)")
     try:
-        connection = kept.idle.pop()
-    except IndexError:
-        return kept.pool.connection_class(**kept.pool.connection_kwargs)
-    try:
-        # As ConnectionPool.get_connection: a connection with something to read was closed by the server or
-        # left dirty; it connects again on its first command.
-        if connection.can_read():
+        try:
+            connection = kept.idle.pop()
+        except IndexError:
+            return kept.pool.connection_class(**kept.pool.connection_kwargs)
+        try:
+            # As ConnectionPool.get_connection: a connection with something to read was closed by the server or
+            # left dirty; it connects again on its first command.
+            if connection.can_read():
+                connection.disconnect()
+        except (redis.ConnectionError, redis.TimeoutError, OSError):
             connection.disconnect()
-    except (redis.ConnectionError, redis.TimeoutError, OSError):
-        connection.disconnect()
-    return connection
+        return connection
+    except BaseException:
+        kept.slots.release()  # no connection came of it
+        raise
 
 
 def _give_back(kept: _Kept, connection) -> None:

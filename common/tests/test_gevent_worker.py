@@ -11,7 +11,6 @@ import subprocess
 import sys
 import textwrap
 import time
-
 from types import SimpleNamespace
 
 import gevent
