@@ -136,7 +136,7 @@ def postgres_run(env: dict[str, str]) -> str | None:
 
 
 def postgres_server_processes() -> Iterator[tuple[int, str]]:
-    """Each PostgreSQL server process on this machine now: its id and command line (a backend's names the database it serves).
+    """Each PostgreSQL server process running now: its id and command line (a backend's names its database).
 
     A client naming a database (pgloader, psql) is not one: the server's own start with ``postgres:``.
     """
