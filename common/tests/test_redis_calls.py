@@ -96,7 +96,12 @@ def test_at_most_max_connections_are_open_and_one_more_command_waits_for_a_free_
     pool = client.connection_pool
     made = []
     connection_class = pool.connection_class
-    monkeypatch.setattr(pool, "connection_class", lambda **options: made.append(connection_class(**options)) or made[-1])
+
+    def counted(**options):
+        made.append(connection_class(**options))
+        return made[-1]
+
+    monkeypatch.setattr(pool, "connection_class", counted)
     kept = redis_calls._kept_for(pool)
     held = [redis_calls._take(kept), redis_calls._take(kept)]  # two requests in the middle of their round trips
 
