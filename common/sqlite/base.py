@@ -89,25 +89,22 @@ class CursorWrapper(base.SQLiteCursorWrapper):
     def execute(self, query, params=None):
         if self.turn.held or self.connection.in_transaction or query.lstrip()[:7].upper().startswith(_NON_WRITING):
             return super().execute(query, params)
-        self.turn.take()
-        try:
-            return super().execute(query, params)
-        finally:
-            self._give_back_unless_in_transaction()
+        return self._in_turn(super().execute, query, params)
 
     def executemany(self, query, param_list):
         if self.turn.held or self.connection.in_transaction:
             return super().executemany(query, param_list)
+        return self._in_turn(super().executemany, query, param_list)
+
+    def _in_turn(self, run, query, params):
+        """``run(query, params)`` with the file's turn taken, given back after unless a transaction is open."""
         self.turn.take()
         try:
-            return super().executemany(query, param_list)
+            return run(query, params)
         finally:
-            self._give_back_unless_in_transaction()
-
-    def _give_back_unless_in_transaction(self) -> None:
-        # A statement that began a transaction (BEGIN, a SAVEPOINT outside one) keeps the turn until it ends.
-        if not self.connection.in_transaction:
-            self.turn.give_back()
+            # A statement that began a transaction (BEGIN, a SAVEPOINT outside one) keeps the turn until it ends.
+            if not self.connection.in_transaction:
+                self.turn.give_back()
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
