@@ -37,20 +37,18 @@ def user_activity_record(*, event: Event) -> None:
 
     Runs inside the consumer's transaction, which records the event as applied,
     so each event counts once. Counts add up and timestamps keep the latest,
-    whatever order events arrive in: one ``UPDATE`` does both (and holds the row
-    until the transaction ends), the row made first for a user's first event.
-    An event about a user deleted here meanwhile changes nothing. In SQL
-    (``common.sql``), not the ORM: every login brings one of these.
+    whatever order events arrive in: one upsert does both (and holds the row
+    until the transaction ends), making the row at a user's first event (a
+    migrated user's first login, say). An event about a user deleted here
+    meanwhile changes nothing. In SQL (``common.sql``), not the ORM: every
+    login brings one of these.
     """
     user_id = int(event.payload["user_id"])
     kind = ACTIVITY_KINDS[event.type]
     using = router.db_for_write(AccountActivity)
-    if not _activity_summary_update(user_id=user_id, kind=kind, at=event.occurred_at, using=using):
-        if not Profile.objects.filter(pk=user_id).exists():
-            logger.info("activity of an unknown user ignored", extra={"user_id": user_id, "event_type": event.type})
-            return
-        AccountActivity.objects.bulk_create([AccountActivity(profile_id=user_id)], ignore_conflicts=True)
-        _activity_summary_update(user_id=user_id, kind=kind, at=event.occurred_at, using=using)
+    if not _activity_summary_count(user_id=user_id, kind=kind, at=event.occurred_at, using=using):
+        logger.info("activity of an unknown user ignored", extra={"user_id": user_id, "event_type": event.type})
+        return
     entry = {
         "profile": user_id,
         "event_id": event.id,
@@ -63,25 +61,39 @@ def user_activity_record(*, event: Event) -> None:
     _activity_entries_prune(user_id=user_id, using=using)
 
 
-def _activity_summary_update(*, user_id: int, kind: str, at, using: str) -> bool:
-    """Count the event in the user's summary and move its time forward; ``False`` without a summary row."""
+def _activity_summary_count(*, user_id: int, kind: str, at, using: str) -> bool:
+    """Count the event in the user's summary and move its time forward, the summary made if it was not there;
+    ``False`` when the user has no profile here."""
     latest = ACTIVITY_FIELDS[kind][1]
     at_value, now_value = db_values(AccountActivity, using, {latest: at, "updated_at": timezone.now()})
     with connections[using].cursor() as cursor:
-        cursor.execute(_summary_update_sql(kind, using), [at_value, at_value, now_value, user_id])
+        cursor.execute(_summary_upsert_sql(kind, using), [user_id, at_value, now_value, user_id])
         return cursor.rowcount > 0
 
 
 @functools.cache
-def _summary_update_sql(kind: str, using: str) -> str:
+def _summary_upsert_sql(kind: str, using: str) -> str:
+    # INSERT … SELECT … WHERE EXISTS (the profile) … ON CONFLICT DO UPDATE (PostgreSQL; SQLite 3.24+, where the
+    # WHERE also keeps ON CONFLICT from reading as part of the SELECT): a first event inserts the summary
+    # with its count at 1, a later one counts and keeps the later time.
     counter, latest = ACTIVITY_FIELDS[kind]
     table, columns = quoted_table(AccountActivity, using)
+    profiles, profile_columns = quoted_table(Profile, using)
     column = columns[latest]
-    assignments = f"{column} = CASE WHEN {column} IS NULL OR {column} < %s THEN %s ELSE {column} END"
-    assignments += f", {columns['updated_at']} = %s"
+    counters = {name: int(name == counter) for name in ("login_count", "failed_login_count")}
+    inserted = ", ".join([columns["profile"], column, columns["updated_at"], *(columns[name] for name in counters)])
+    values = ", ".join(["%s", "%s", "%s", *(str(value) for value in counters.values())])
+    assignments = (
+        f"{column} = CASE WHEN {table}.{column} IS NULL OR {table}.{column} < excluded.{column}"
+        f" THEN excluded.{column} ELSE {table}.{column} END, {columns['updated_at']} = excluded.{columns['updated_at']}"
+    )
     if counter:
-        assignments += f", {columns[counter]} = {columns[counter]} + 1"
-    return f"UPDATE {table} SET {assignments} WHERE {columns['profile']} = %s"
+        assignments += f", {columns[counter]} = {table}.{columns[counter]} + 1"
+    return (
+        f"INSERT INTO {table} ({inserted}) SELECT {values}"
+        f" WHERE EXISTS (SELECT 1 FROM {profiles} WHERE {profile_columns[Profile._meta.pk.name]} = %s)"
+        f" ON CONFLICT ({columns['profile']}) DO UPDATE SET {assignments}"
+    )
 
 
 def _activity_entries_prune(*, user_id: int, using: str) -> None:

@@ -123,6 +123,33 @@ def test_a_sign_in_of_a_user_with_activity_costs_three_statements(make_profile, 
     assert (activity.login_count, activity.last_login_at) == (2, T0 + timedelta(hours=1))
 
 
+@pytest.mark.parametrize(
+    ("event_type", "counts", "latest"),
+    [
+        ("auth.login.success", (1, 0), "last_login_at"),
+        ("auth.login.failed", (0, 1), "last_failed_login_at"),
+        ("auth.logout", (0, 0), "last_logout_at"),
+        ("auth.password.changed", (0, 0), "password_changed_at"),
+    ],
+)
+def test_a_first_sign_in_makes_the_summary_in_the_same_three_statements(
+    make_profile, django_assert_num_queries, event_type, counts, latest
+):
+    """A migrated user's first login: the summary made by the statement that counts it, no lookup of the profile."""
+    user_id = make_profile().pk
+    first = event_from_envelope(auth_event(event_type, user_id, reason="wrong_password"))
+
+    with django_assert_num_queries(3, connection=connections[router.db_for_write(AccountActivity)]):
+        user_activity_record(event=first)
+
+    activity = user_activity_get(user_id=user_id)
+    assert (activity.login_count, activity.failed_login_count) == counts
+    assert getattr(activity, latest) == T0
+    times = {"last_login_at", "last_failed_login_at", "last_logout_at", "password_changed_at"} - {latest}
+    assert [getattr(activity, name) for name in sorted(times)] == [None] * 3
+    assert AccountActivityEntry.objects.filter(profile_id=user_id).count() == 1
+
+
 def test_an_event_about_a_user_deleted_here_changes_nothing(make_profile):
     result = consume(auth_event("auth.login.success", 999_999))
     assert result.applied == 1
