@@ -12,7 +12,7 @@ from datetime import timedelta
 import redis
 from celery import current_app
 from django.conf import settings
-from django.db import router, transaction
+from django.db import connections, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -155,11 +155,17 @@ def outbox_relay(*, older_than: timedelta, batch_size: int = 1000, time_budget: 
     send the same event; those of ``EVENTS_BATCHED_TYPES`` have no such send and
     go at once, up to the ones committed when this run began (under a steady
     stream of them, a run ends rather than sending small batches for its whole
-    budget). On PostgreSQL concurrent relays skip each other's rows
-    (``SKIP LOCKED``). Stops at the first broker failure (the next run tries
-    again) or once ``time_budget`` seconds are spent.
+    budget). On PostgreSQL a batch is sent in a transaction holding its rows, and
+    concurrent relays skip each other's rows (``SKIP LOCKED``). SQLite has no row
+    locks: a transaction there would hold the whole file's write lock while the
+    batch travels to the broker, and every writer of the service (its requests
+    too) would wait for it; so a batch is read and sent outside one and marked
+    sent after, in one statement (two relays at once may send a batch twice:
+    consumers skip what they applied). Stops at the first broker failure (the
+    next run tries again) or once ``time_budget`` seconds are spent.
     """
     using = outbox_database()
+    rows_locked = connections[using].features.has_select_for_update_skip_locked
     deadline = time.monotonic() + time_budget
     started = timezone.now()
     sent = 0
@@ -167,28 +173,38 @@ def outbox_relay(*, older_than: timedelta, batch_size: int = 1000, time_budget: 
         due = Q(occurred_at__lte=timezone.now() - older_than)
         if events_settings.BATCHED_TYPES:
             due |= Q(type__in=events_settings.BATCHED_TYPES, occurred_at__lte=started)
-        unsent = OutboxEvent.objects.using(using).filter(due, sent_at__isnull=True)
+        unsent = OutboxEvent.objects.using(using).filter(due, sent_at__isnull=True).order_by("occurred_at")
         if not unsent.exists():
             break  # the usual case, answered without taking any lock
-        with transaction.atomic(using=using):
-            events = list(unsent.select_for_update(skip_locked=True).order_by("occurred_at")[:batch_size])
-            if not events:
+        if rows_locked:
+            with transaction.atomic(using=using):
+                events = list(unsent.select_for_update(skip_locked=True)[:batch_size])
+                if not events or not _batch_send(events, using):
+                    break
+        else:
+            events = list(unsent[:batch_size])
+            if not events or not _batch_send(events, using):
                 break
-            pending = OutboxEvent.objects.using(using).filter(pk__in=[event.pk for event in events])
-            try:
-                events_send(events)
-            except Exception as exc:  # the broker: count the attempt, keep the rows, try next run
-                pending.update(attempts=F("attempts") + 1)
-                logger.warning(
-                    "relay could not reach the broker",
-                    extra={"backlog_batch": len(events), "error": f"{type(exc).__name__}: {exc}"},
-                )
-                break
-            pending.update(sent_at=timezone.now(), attempts=F("attempts") + 1)
         sent += len(events)
     if sent:
         logger.info("relay sent events", extra={"sent": sent})
     return sent
+
+
+def _batch_send(events: list[OutboxEvent], using: str) -> bool:
+    """Send ``events`` and mark them sent; whether the broker took them (if not, the attempt is counted)."""
+    pending = OutboxEvent.objects.using(using).filter(pk__in=[event.pk for event in events])
+    try:
+        events_send(events)
+    except Exception as exc:  # the broker: count the attempt, keep the rows, try next run
+        pending.update(attempts=F("attempts") + 1)
+        logger.warning(
+            "relay could not reach the broker",
+            extra={"backlog_batch": len(events), "error": f"{type(exc).__name__}: {exc}"},
+        )
+        return False
+    pending.update(sent_at=timezone.now(), attempts=F("attempts") + 1)
+    return True
 
 
 def outbox_prune(*, older_than: timedelta) -> int:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
+from common.events import outbox
 from common.events.envelope import event_from_envelope
 from common.events.outbox import event_publish, outbox_prune, outbox_relay
 from common.events.models import OutboxEvent
@@ -145,6 +147,45 @@ def test_the_relay_sends_a_backlog_in_batches_oldest_first(subscribed, broker, s
     assert [len(batch) for batch in batches] == [100, 20, 100, 20, 10]
     assert [envelope["version"] for batch in batches for envelope in batch] == list(range(1, 251))
     assert not OutboxEvent.objects.filter(sent_at__isnull=True).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_sqlite_the_relay_holds_no_transaction_while_it_sends(subscribed, broker, monkeypatch):
+    """SQLite locks the whole file for a writing transaction: the service's writers must not wait on the broker."""
+    queue = subscribed("test.fact")
+    with transaction.atomic():
+        event = publish()
+    # As if the broker had refused it at its commit (which here, in a real transaction, sent it).
+    OutboxEvent.objects.filter(pk=event.pk).update(
+        occurred_at=timezone.now() - timedelta(seconds=5), sent_at=None, attempts=0
+    )
+    seen = []
+
+    def send(events):
+        if not seen:  # the relay's send (the other's, after its commit, comes here too)
+            seen.append(transaction.get_connection().in_atomic_block)
+            # Another connection writes to the outbox meanwhile (a request publishing its change).
+            seen.append(ThreadPoolExecutor(1).submit(_publish_in_a_transaction).exception(timeout=10))
+        sent(events)
+
+    sent = outbox.events_send
+    monkeypatch.setattr(outbox, "events_send", send)
+
+    assert outbox_relay(older_than=timedelta(seconds=2)) == 1
+
+    assert seen == [False, None]
+    event.refresh_from_db()
+    assert event.sent_at is not None and event.attempts == 1
+    assert str(event.id) in {envelope["id"] for _, [envelopes] in broker.messages(queue) for envelope in envelopes}
+    assert OutboxEvent.objects.filter(aggregate_id="8").exists()  # the other's change committed meanwhile
+
+
+def _publish_in_a_transaction():
+    try:
+        with transaction.atomic():
+            publish(aggregate_id=8)
+    finally:
+        connection.close()
 
 
 def test_the_relay_stops_at_a_broker_failure_and_counts_the_attempt(broker_down, settings):
