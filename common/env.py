@@ -100,11 +100,30 @@ def gunicorn_workers(service: str) -> int:
     one per core (``PASSWORD_HASH_THREADS``), whichever connection a login came
     on. With two, connections land on the workers unevenly (the first awake
     accepts) and a worker holding most of them hashed on its share of the cores
-    while the other's sat idle (docs/performance.md). The others run one per
+    while the other's sat idle (docs/performance.md). A service writing SQLite
+    files (:func:`writes_sqlite_files`) runs one too: within a process its
+    writers take turns (``common.sqlite``), but a second process meets the
+    file's lock in SQLite's busy handler, which holds that whole worker, and
+    under steady writes the first passed the lock from one request to the next:
+    the second worker's requests waited until the writes stopped (a gateway
+    timeout after 10 s in ``bench/events_drain.py``). The others run one per
     core, at most two.
     """
     cores = os.cpu_count() or 1
-    return env.int("GUNICORN_WORKERS", default=1 if service == "auth" else min(2, cores))
+    one = service == "auth" or writes_sqlite_files(service)
+    return env.int("GUNICORN_WORKERS", default=1 if one else min(2, cores))
+
+
+# Each service's database aliases (its DATABASES), known before Django's settings are (gunicorn's configuration).
+DATABASE_ALIASES = {"users": ("default", "users"), "auth": ("default", "credentials")}
+
+
+def writes_sqlite_files(service: str) -> bool:
+    """Whether one of ``service``'s databases is a SQLite file: its URL unset (embedded defaults) or ``sqlite:``."""
+    return any(
+        env.str(database_url_variable(service, alias), default="sqlite:").startswith("sqlite:")
+        for alias in DATABASE_ALIASES.get(service, ())
+    )
 
 
 def redis_url() -> str:

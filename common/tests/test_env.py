@@ -5,7 +5,15 @@ from datetime import UTC, datetime
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from common.env import gunicorn_worker_class, gunicorn_workers, instant, service_databases
+from common.env import (
+    DATABASE_ALIASES,
+    database_url_variable,
+    gunicorn_worker_class,
+    gunicorn_workers,
+    instant,
+    service_databases,
+    writes_sqlite_files,
+)
 
 
 @pytest.mark.parametrize(
@@ -37,12 +45,34 @@ def test_an_instant_without_an_offset_or_unreadable_is_refused_by_name(monkeypat
         instant("SOME_INSTANT")
 
 
+def on_postgresql(monkeypatch, service):
+    for alias in DATABASE_ALIASES[service]:
+        monkeypatch.setenv(database_url_variable(service, alias), f"postgres://postgres@127.0.0.1:5432/{alias}")
+
+
 def test_the_auth_service_runs_one_worker_process_and_the_others_one_per_core_up_to_two(monkeypatch):
     monkeypatch.delenv("GUNICORN_WORKERS", raising=False)
+    on_postgresql(monkeypatch, "users")
+    on_postgresql(monkeypatch, "auth")
     monkeypatch.setattr("os.cpu_count", lambda: 4)
     assert gunicorn_workers("auth") == 1
     assert gunicorn_workers("users") == gunicorn_workers("gateway") == 2
     monkeypatch.setattr("os.cpu_count", lambda: 1)
+    assert gunicorn_workers("users") == 1
+
+
+@pytest.mark.parametrize("sqlite_alias", ["default", "users"])
+def test_a_service_writing_a_sqlite_file_runs_one_worker_process(monkeypatch, sqlite_alias):
+    """Its writers take turns within the process; a second one would wait in SQLite's busy handler, held whole."""
+    monkeypatch.delenv("GUNICORN_WORKERS", raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    on_postgresql(monkeypatch, "users")
+    monkeypatch.delenv(database_url_variable("users", sqlite_alias))  # embedded defaults for this one
+
+    assert writes_sqlite_files("users")
+    assert gunicorn_workers("users") == 1
+    assert gunicorn_workers("gateway") == 2  # no database of its own
+    monkeypatch.setenv(database_url_variable("users", sqlite_alias), "sqlite:////tmp/users.sqlite3")
     assert gunicorn_workers("users") == 1
 
 

@@ -2,7 +2,7 @@
 
 import os
 
-from common.env import env, gunicorn_workers, service_databases, state_dir
+from common.env import DATABASE_ALIASES, env, gunicorn_workers, service_databases, state_dir
 from common.log import logging_config
 from common.settings.celery import *  # noqa: F403
 from common.settings.core import *  # noqa: F403
@@ -36,7 +36,7 @@ STAFF_ADMIN_SKIPPED_PATHS = ["/api/", "/internal/"]
 
 # DATABASES: Django's own tables in "default", the service's data in "credentials"
 # ------------------------------------------------------------------------------
-DATABASES = service_databases(SERVICE_NAME, ("default", "credentials"))
+DATABASES = service_databases(SERVICE_NAME, DATABASE_ALIASES[SERVICE_NAME])
 DATABASE_ROUTERS = ["config.routers.CredentialsRouter"]
 
 # CACHE, CELERY, LOGGING

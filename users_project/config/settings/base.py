@@ -3,7 +3,7 @@
 from datetime import timedelta
 from pathlib import Path
 
-from common.env import env, service_databases, state_dir
+from common.env import DATABASE_ALIASES, env, service_databases, state_dir
 from common.log import logging_config
 from common.settings.celery import *  # noqa: F403
 from common.settings.core import *  # noqa: F403
@@ -53,7 +53,7 @@ INTERNAL_AUTH_CALLERS = {"/api/": ("gateway",)}
 
 # DATABASES: Django's own tables in "default", the service's data in "users"
 # ------------------------------------------------------------------------------
-DATABASES = service_databases(SERVICE_NAME, ("default", "users"))
+DATABASES = service_databases(SERVICE_NAME, DATABASE_ALIASES[SERVICE_NAME])
 DATABASE_ROUTERS = ["config.routers.UsersRouter"]
 
 # STAFF ADMIN: support staff's tool (support app), through the gateway at /admin/
