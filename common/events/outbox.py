@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import redis
@@ -160,12 +162,44 @@ def outbox_relay(*, older_than: timedelta, batch_size: int = 1000, time_budget: 
     locks: a transaction there would hold the whole file's write lock while the
     batch travels to the broker, and every writer of the service (its requests
     too) would wait for it; so a batch is read and sent outside one and marked
-    sent after, in one statement (two relays at once may send a batch twice:
-    consumers skip what they applied). Stops at the first broker failure (the
-    next run tries again) or once ``time_budget`` seconds are spent.
+    sent after, in one statement, and a run goes only while no other process's
+    is going (a lock file beside the database: :func:`_relay_turn`). Stops at
+    the first broker failure (the next run tries again) or once ``time_budget``
+    seconds are spent.
     """
     using = outbox_database()
     rows_locked = connections[using].features.has_select_for_update_skip_locked
+    if rows_locked:
+        return _relay_batches(using, older_than, batch_size, time_budget, rows_locked=True)
+    with _relay_turn(connections[using].settings_dict["NAME"]) as ours:
+        return _relay_batches(using, older_than, batch_size, time_budget, rows_locked=False) if ours else 0
+
+
+@contextmanager
+def _relay_turn(name: str) -> Iterator[bool]:
+    """Whether this process may relay from the SQLite file ``name`` now: no other process holds its relay lock.
+
+    A lock file beside the database (``<name>.relay-lock``), taken without waiting: a
+    run that finds it taken sends nothing (the other sends the backlog), so two runs
+    never read and send the same rows. An in-memory database (tests) has no file: always.
+    """
+    if name == ":memory:" or name.startswith("file:"):
+        yield True
+        return
+    with open(f"{name}.relay-lock", "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _relay_batches(using: str, older_than: timedelta, batch_size: int, time_budget: float, *, rows_locked: bool) -> int:
+    """:func:`outbox_relay`'s batches, sent one after the other; how many events."""
     deadline = time.monotonic() + time_budget
     started = timezone.now()
     sent = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -178,6 +179,25 @@ def test_on_sqlite_the_relay_holds_no_transaction_while_it_sends(subscribed, bro
     assert event.sent_at is not None and event.attempts == 1
     assert str(event.id) in {envelope["id"] for _, [envelopes] in broker.messages(queue) for envelope in envelopes}
     assert OutboxEvent.objects.filter(aggregate_id="8").exists()  # the other's change committed meanwhile
+
+
+def test_on_sqlite_a_relay_run_sends_nothing_while_another_processs_run_goes(subscribed, broker, monkeypatch, tmp_path):
+    """Two runs at once (a worker's two pool processes) would read and send the same rows: the second stands aside."""
+    queue = subscribed("test.fact")
+    with transaction.atomic():
+        event = publish()
+    OutboxEvent.objects.filter(pk=event.pk).update(occurred_at=timezone.now() - timedelta(seconds=5))
+    name = str(tmp_path / "service.sqlite3")
+    monkeypatch.setitem(connection.settings_dict, "NAME", name)  # as a service's file, not the tests' memory
+
+    with open(f"{name}.relay-lock", "a") as other:  # another process's run, going
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert outbox_relay(older_than=timedelta(seconds=2)) == 0
+        assert broker.messages(queue) == []
+        fcntl.flock(other, fcntl.LOCK_UN)
+
+    assert outbox_relay(older_than=timedelta(seconds=2)) == 1
+    assert len(broker.messages(queue)) == 1
 
 
 def _publish_in_a_transaction():
