@@ -1,10 +1,11 @@
 #!/usr/bin/env python
-"""The floor of a login on PostgreSQL: the least any design of this product can do, against the raw hasher.
+"""The floor of a login: the least any design of this product can do, against the raw hasher.
 
     .venv/bin/python bench/login_floor.py [--duration 10] [--connections 8] [--variants two-commits,one-commit]
-                                          [--postgres URL] [--redis-url URL]
+                                          [--postgres URL | --sqlite] [--redis-url URL]
 
-Needs `wrk`, a PostgreSQL server (default postgres://postgres@127.0.0.1:5432) and a Redis
+Needs `wrk`, a PostgreSQL server (default postgres://postgres@127.0.0.1:5432; with ``--sqlite``
+the auth service's database is a SQLite file instead, as on embedded defaults) and a Redis
 (default redis://127.0.0.1:6379/1). Not the system: a probe of what its parts allow (issue 11,
 part 3, "Logins"). Two Django projects, each one file written here and served by gunicorn as the
 system's are, do only what a login must do, every shortcut in their favour:
@@ -26,7 +27,8 @@ show what even that would leave. Logins of one account per second through it, ag
 rate of the same hash with one process per core (``bench/logins.py``'s), measured before and
 after; the CPU one login cost each process (PostgreSQL's backends of the probe's database
 included), and the hash's own CPU on the auth service's hashing threads against the raw hash's:
-the best ratio a new user's login can reach on this machine with the database on the same cores.
+the best ratio a new user's login can reach on this machine with the database on the same cores
+(PostgreSQL) or in the auth service's process (SQLite).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import argparse
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -43,6 +46,9 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import urlsplit, urlunsplit
@@ -125,6 +131,7 @@ AUTH = textwrap.dedent(
     import time
     import uuid
     from concurrent.futures import ThreadPoolExecutor
+    from datetime import datetime, timedelta, timezone
 
     from django.conf import settings
 
@@ -134,11 +141,7 @@ AUTH = textwrap.dedent(
     settings.configure(
         DEBUG=False, SECRET_KEY="floor", ALLOWED_HOSTS=["*"], ROOT_URLCONF=__name__, MIDDLEWARE=[],
         INSTALLED_APPS=[], USE_TZ=True, LOGGING=LOGGING,
-        DATABASES={"default": {
-            "ENGINE": "django.db.backends.postgresql", "NAME": os.environ["FLOOR_DB_NAME"],
-            "USER": os.environ["FLOOR_DB_USER"], "HOST": os.environ["FLOOR_DB_HOST"],
-            "PORT": os.environ["FLOOR_DB_PORT"], "CONN_MAX_AGE": None,
-        }},
+        DATABASES={"default": json.loads(os.environ["FLOOR_DATABASE"])},
     )
 
     import django
@@ -149,7 +152,7 @@ AUTH = textwrap.dedent(
     import jwt
     from cryptography.hazmat.primitives.asymmetric import ec
     from django.core.wsgi import get_wsgi_application
-    from django.db import connection
+    from django.db import connection, transaction
     from django.http import JsonResponse
     from django.urls import path
 
@@ -160,23 +163,31 @@ AUTH = textwrap.dedent(
     HASHING = ThreadPoolExecutor(max_workers=os.cpu_count())
     HASHED = {"count": 0, "cpu": 0.0}  # the hashes' own CPU on their threads: what the hash cost in here
     KEY = ec.generate_private_key(ec.SECP256R1())
+    POSTGRESQL = connection.vendor == "postgresql"
     ATTEMPT = (
-        "UPDATE credential SET failed_login_count = failed_login_count + 1, updated_at = now()"
-        " WHERE email = %s AND is_active AND failed_login_count < 1000"
-        " AND (locked_until IS NULL OR locked_until <= now()) RETURNING user_id, password, token_version"
+        "UPDATE credential SET failed_login_count = failed_login_count + 1, updated_at = %(now)s"
+        " WHERE email = %(email)s AND is_active AND failed_login_count < 1000"
+        " AND (locked_until IS NULL OR locked_until <= %(now)s) RETURNING user_id, password, token_version"
     )
     READ = (
-        "SELECT user_id, password, token_version FROM credential WHERE email = %s AND is_active"
-        " AND failed_login_count < 1000 AND (locked_until IS NULL OR locked_until <= now())"
+        "SELECT user_id, password, token_version FROM credential WHERE email = %(email)s AND is_active"
+        " AND failed_login_count < 1000 AND (locked_until IS NULL OR locked_until <= %(now)s)"
     )
-    SUCCESS = (
-        "WITH s AS (UPDATE credential SET failed_login_count = 0, locked_until = NULL, last_login_at = now(),"
-        " updated_at = now(), event_version = event_version + 1 WHERE user_id = %(user)s RETURNING event_version),"
-        " r AS (INSERT INTO refresh_token (jti, credential_id, family, issued_at, expires_at)"
-        " VALUES (%(jti)s, %(user)s, %(family)s, now(), now() + interval '1 day'))"
-        " INSERT INTO outbox (id, type, aggregate_id, version, payload, occurred_at, attempts)"
-        " SELECT %(event)s, 'auth.login.success', %(user)s, s.event_version, %(payload)s, now(), 0 FROM s"
+    UPDATED = (
+        "UPDATE credential SET failed_login_count = 0, locked_until = NULL, last_login_at = %(now)s,"
+        " updated_at = %(now)s, event_version = event_version + 1 WHERE user_id = %(user)s RETURNING event_version"
     )
+    RECORDED = (
+        "INSERT INTO refresh_token (jti, credential_id, family, issued_at, expires_at)"
+        " VALUES (%(jti)s, %(user)s, %(family)s, %(now)s, %(expires)s)"
+    )
+    PUBLISHED = (
+        "INSERT INTO outbox (id, type, aggregate_id, version, payload, occurred_at, attempts)"
+        " SELECT %(event)s, 'auth.login.success', %(user)s, {version}, %(payload)s, %(now)s, 0"
+    )
+    # PostgreSQL: one statement, its own transaction. SQLite (no data-modifying WITH): three in one transaction,
+    # calls into the process's own library.
+    SUCCESS = f"WITH s AS ({UPDATED}), r AS ({RECORDED}) {PUBLISHED.format(version='s.event_version')} FROM s"
 
 
     def verify(encoded, password):
@@ -204,8 +215,9 @@ AUTH = textwrap.dedent(
             email, password = body["email"], body["password"]
         except (ValueError, KeyError, TypeError):
             return JsonResponse({"error": "Invalid input"}, status=400)
+        at = datetime.now(timezone.utc)
         with connection.cursor() as cursor:  # autocommit: the statement is its transaction
-            cursor.execute(ATTEMPT if COUNTED else READ, [email])
+            cursor.execute(ATTEMPT if COUNTED else READ, {"email": email, "now": at})
             row = cursor.fetchone()
         if row is None or not HASHING.submit(verify, row[1], password).result():
             return JsonResponse({"error": "Invalid credentials"}, status=401)
@@ -215,9 +227,17 @@ AUTH = textwrap.dedent(
                    "user_id": user_id, "ver": version, "fam": family}
         access = {**refresh, "token_type": "access", "exp": now + 900, "jti": uuid.uuid4().hex, "email": email}
         token, refresh_token = sign(access), sign(refresh)
-        with connection.cursor() as cursor:
-            cursor.execute(SUCCESS, {"user": user_id, "jti": refresh["jti"], "family": family,
-                                     "event": str(uuid.uuid4()), "payload": json.dumps({"user_id": user_id})})
+        values = {"user": user_id, "jti": refresh["jti"], "family": family, "event": str(uuid.uuid4()),
+                  "payload": json.dumps({"user_id": user_id}), "now": at, "expires": at + timedelta(days=1)}
+        if POSTGRESQL:
+            with connection.cursor() as cursor:
+                cursor.execute(SUCCESS, values)
+        else:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(UPDATED, values)
+                version = cursor.fetchone()[0]
+                cursor.execute(RECORDED, values)
+                cursor.execute(PUBLISHED.format(version=int(version)), values)
         return JsonResponse({"token": token, "refresh": refresh_token, "user": {"id": user_id, "email": email}})
 
 
@@ -234,11 +254,11 @@ SCHEMA = [
     "CREATE TABLE refresh_token (jti varchar(64) PRIMARY KEY, credential_id bigint NOT NULL REFERENCES credential,"
     " family uuid NOT NULL, issued_at timestamptz NOT NULL, expires_at timestamptz NOT NULL, used_at timestamptz,"
     " revoked_at timestamptz, replaced_by varchar(64) NOT NULL DEFAULT '')",
-    "CREATE INDEX ON refresh_token (family)",
+    "CREATE INDEX refresh_token_family ON refresh_token (family)",
     "CREATE TABLE outbox (id uuid PRIMARY KEY, type varchar(64) NOT NULL, aggregate_id varchar(64) NOT NULL,"
     " version bigint NOT NULL, payload jsonb NOT NULL, occurred_at timestamptz NOT NULL, sent_at timestamptz,"
     " attempts integer NOT NULL, request_id varchar(64) NOT NULL DEFAULT '')",
-    "CREATE INDEX ON outbox (occurred_at) WHERE sent_at IS NULL",
+    "CREATE INDEX outbox_unsent ON outbox (occurred_at) WHERE sent_at IS NULL",
 ]
 
 
@@ -253,20 +273,51 @@ def system_argon2_hash() -> tuple[str, str]:
     return encoded, encoded.removeprefix("argon2")
 
 
-def database_prepare(url: str, encoded: str) -> None:
+def database_prepare(connection, encoded: str) -> None:
+    """The floor's tables and its one credential, on a DB-API ``connection`` (psycopg2's or sqlite3's)."""
+    cursor = connection.cursor()
+    for statement in SCHEMA:
+        cursor.execute(statement)
+    marker = "%s" if connection.__class__.__module__.startswith("psycopg2") else "?"
+    cursor.execute(
+        f"INSERT INTO credential VALUES (1, {marker}, {marker}, true, 0, NULL, NULL, {marker}, 0, 1)",
+        [EMAIL, encoded, datetime.now(timezone.utc).isoformat(" ")],
+    )
+    connection.commit()
+    connection.close()
+
+
+@contextmanager
+def floor_database(options, run: str, work: Path, encoded: str) -> Iterator[tuple[dict, dict]]:
+    """(the auth service's ``DATABASES["default"]``, the environment CpuMeter reads): a fresh database, dropped after.
+
+    PostgreSQL, or with ``--sqlite`` a SQLite file as the services' own (the write-ahead log, ``IMMEDIATE``
+    transactions, ``synchronous=NORMAL``).
+    """
+    if options.sqlite:
+        path = work / "credentials.sqlite3"
+        connection = sqlite3.connect(path)
+        connection.execute("PRAGMA journal_mode=WAL")
+        database_prepare(connection, encoded)
+        yield {"ENGINE": "django.db.backends.sqlite3", "NAME": str(path), "OPTIONS": {
+            "timeout": 5, "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }}, {}
+        return
     import psycopg2
 
-    connection = psycopg2.connect(url)
-    connection.autocommit = True
+    name = f"{run}_auth_credentials"  # bench/_support's naming: its CpuMeter counts the backends
+    server = urlsplit(options.postgres)
+    url = urlunsplit(server._replace(path=f"/{name}"))
+    postgres_execute(options.postgres, f'CREATE DATABASE "{name}"')
     try:
-        with connection.cursor() as cursor:
-            for statement in SCHEMA:
-                cursor.execute(statement)
-            cursor.execute(
-                "INSERT INTO credential VALUES (1, %s, %s, true, 0, NULL, NULL, now(), 0, 1)", [EMAIL, encoded]
-            )
+        database_prepare(psycopg2.connect(url), encoded)
+        yield {"ENGINE": "django.db.backends.postgresql", "NAME": name, "USER": server.username or "postgres",
+               "HOST": server.hostname or "127.0.0.1", "PORT": server.port or 5432, "CONN_MAX_AGE": None}, {
+            "AUTH_DB_CREDENTIALS_URL": url
+        }
     finally:
-        connection.close()
+        postgres_execute(options.postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def gunicorn(work: Path, module: str, port: int, env: dict[str, str], *options: str) -> subprocess.Popen:
@@ -295,49 +346,41 @@ def login_answered(url: str, deadline: float) -> None:
 def floor_run(variant: str, options, encoded: str, argon2_encoded: str) -> dict:
     """Start the floor's two processes on a fresh database, measure its logins against the raw hasher, stop."""
     run = f"loginfloor_{uuid.uuid4().hex[:8]}"
-    database = f"{run}_auth_credentials"  # bench/_support's naming: its CpuMeter counts the backends
-    server = urlsplit(options.postgres)
-    url = urlunsplit(server._replace(path=f"/{database}"))
     processes: dict[str, subprocess.Popen] = {}
-    postgres_execute(options.postgres, f'CREATE DATABASE "{database}"')
-    try:
-        database_prepare(url, argon2_encoded)
-        with tempfile.TemporaryDirectory() as work_dir:
-            work = Path(work_dir)
-            (work / "floor_gateway.py").write_text(GATEWAY)
-            (work / "floor_auth.py").write_text(AUTH)
-            auth_port, gateway_port = free_port(), free_port()
-            env = {
-                **os.environ, "FLOOR_RUN": run, "FLOOR_VARIANT": variant, "FLOOR_REDIS_URL": options.redis_url,
-                "FLOOR_AUTH_PORT": str(auth_port), "FLOOR_DB_NAME": database,
-                "FLOOR_DB_USER": server.username or "postgres", "FLOOR_DB_HOST": server.hostname or "127.0.0.1",
-                "FLOOR_DB_PORT": str(server.port or 5432),
-            }
-            processes["auth"] = gunicorn(work, "floor_auth", auth_port, env, "--worker-class", "gthread",
-                                         "--threads", "8")
-            processes["gateway"] = gunicorn(work, "floor_gateway", gateway_port, env, "--worker-class", "gevent")
-            login = f"http://127.0.0.1:{gateway_port}/api/login"
-            login_answered(login, time.monotonic() + 60)
-            shim = SimpleNamespace(processes=processes, config=SimpleNamespace(env={"AUTH_DB_CREDENTIALS_URL": url}))
-            meter = CpuMeter(shim)
-            bodies = [json.dumps({"email": EMAIL, "password": PASSWORD})]
-            lua = work / "login.lua"
-            wrk_logins(login, bodies, 2, options.connections, lua)  # warm-up
-            raw_seconds = max(3.0, options.duration / 2)
-            before, cpu_before = raw_rate("new", encoded, raw_seconds, os.environ)
-            load = os.getloadavg()[0]
-            hashed_before = hashes_counted(auth_port)
-            meter.restart()
-            logins = wrk_logins(login, bodies, options.duration, options.connections, lua)
-            used = meter.used()
-            hashed = {key: value - hashed_before[key] for key, value in hashes_counted(auth_port).items()}
-            after, cpu_after = raw_rate("new", encoded, raw_seconds, os.environ)
-    finally:
-        for process in processes.values():
-            process.terminate()
-        for process in processes.values():
-            process.wait(timeout=30)
-        postgres_execute(options.postgres, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    with tempfile.TemporaryDirectory() as work_dir:
+        work = Path(work_dir)
+        with floor_database(options, run, work, argon2_encoded) as (database, meter_env):
+            try:
+                (work / "floor_gateway.py").write_text(GATEWAY)
+                (work / "floor_auth.py").write_text(AUTH)
+                auth_port, gateway_port = free_port(), free_port()
+                env = {
+                    **os.environ, "FLOOR_RUN": run, "FLOOR_VARIANT": variant, "FLOOR_REDIS_URL": options.redis_url,
+                    "FLOOR_AUTH_PORT": str(auth_port), "FLOOR_DATABASE": json.dumps(database),
+                }
+                processes["auth"] = gunicorn(work, "floor_auth", auth_port, env, "--worker-class", "gthread",
+                                             "--threads", "8")
+                processes["gateway"] = gunicorn(work, "floor_gateway", gateway_port, env, "--worker-class", "gevent")
+                login = f"http://127.0.0.1:{gateway_port}/api/login"
+                login_answered(login, time.monotonic() + 60)
+                meter = CpuMeter(SimpleNamespace(processes=processes, config=SimpleNamespace(env=meter_env)))
+                bodies = [json.dumps({"email": EMAIL, "password": PASSWORD})]
+                lua = work / "login.lua"
+                wrk_logins(login, bodies, 2, options.connections, lua)  # warm-up
+                raw_seconds = max(3.0, options.duration / 2)
+                before, cpu_before = raw_rate("new", encoded, raw_seconds, os.environ)
+                load = os.getloadavg()[0]
+                hashed_before = hashes_counted(auth_port)
+                meter.restart()
+                logins = wrk_logins(login, bodies, options.duration, options.connections, lua)
+                used = meter.used()
+                hashed = {key: value - hashed_before[key] for key, value in hashes_counted(auth_port).items()}
+                after, cpu_after = raw_rate("new", encoded, raw_seconds, os.environ)
+            finally:
+                for process in processes.values():
+                    process.terminate()
+                for process in processes.values():
+                    process.wait(timeout=30)
     return {**logins, "raw": (before + after) / 2, "raw_cpu": (cpu_before + cpu_after) / 2, "load": load,
             "cpu": per_unit_ms(used, logins["count"]), "hash_cpu": 1000 * hashed["cpu"] / max(hashed["count"], 1)}
 
@@ -360,6 +403,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--variants", default="two-commits,one-commit", help=f"of {', '.join(VARIANTS)}")
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, metavar="SERVER_URL")
+    parser.add_argument("--sqlite", action="store_true", help="the auth service's database a SQLite file instead")
     parser.add_argument("--redis-url", default=DEFAULT_REDIS)
     options = parser.parse_args()
     if not shutil.which("wrk"):
@@ -369,7 +413,8 @@ def main() -> None:
         sys.exit(f"unknown variants: {', '.join(sorted(unknown))}")
     encoded, argon2_encoded = system_argon2_hash()
     results = {variant: floor_run(variant, options, encoded, argon2_encoded) for variant in variants}
-    print(f"POST /api/login, the floor of a login (two minimal Django projects, PostgreSQL), "
+    database = "SQLite" if options.sqlite else "PostgreSQL"
+    print(f"POST /api/login, the floor of a login (two minimal Django projects, {database}), "
           f"{options.connections} connections, {options.duration} s, {os.cpu_count()} cores")
     for variant, figures in results.items():
         total = sum(figures["cpu"].values())
