@@ -119,9 +119,10 @@ DATABASE_ALIASES = {"users": ("default", "users"), "auth": ("default", "credenti
 
 
 def writes_sqlite_files(service: str) -> bool:
-    """Whether one of ``service``'s databases is a SQLite file: its URL unset (embedded defaults) or ``sqlite:``."""
+    """Whether one of ``service``'s databases is a SQLite file: its URL unset or blank (embedded defaults) or
+    ``sqlite:``."""
     return any(
-        env.str(database_url_variable(service, alias), default="sqlite:").startswith("sqlite:")
+        ((os.environ.get(database_url_variable(service, alias)) or "").strip() or "sqlite:").startswith("sqlite:")
         for alias in DATABASE_ALIASES.get(service, ())
     )
 
