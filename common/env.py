@@ -119,8 +119,8 @@ DATABASE_ALIASES = {"users": ("default", "users"), "auth": ("default", "credenti
 
 
 def writes_sqlite_files(service: str) -> bool:
-    """Whether one of ``service``'s databases is a SQLite file: its URL unset or blank (embedded defaults) or
-    ``sqlite:``."""
+    """Whether one of ``service``'s databases is a SQLite file: its URL unset (embedded defaults) or ``sqlite:``
+    (a blank one counts as unset here; the settings refuse it by name)."""
     return any(
         ((os.environ.get(database_url_variable(service, alias)) or "").strip() or "sqlite:").startswith("sqlite:")
         for alias in DATABASE_ALIASES.get(service, ())
