@@ -63,27 +63,38 @@ from system import postgres_execute  # noqa: E402
 
 EMAIL = "floor@example.com"
 
+# What the two projects' settings share (their common/).
+SETTINGS = textwrap.dedent(
+    '''
+    """The floor's projects' settings: no apps, no middleware; a refused or failed request printed, nothing else."""
+    import django
+    from django.conf import settings
+
+    LOGGING = {"version": 1, "handlers": {"console": {"class": "logging.StreamHandler"}},
+               "loggers": {"django.request": {"handlers": ["console"], "level": "WARNING"}}}
+
+
+    def configure(urls, **more):
+        settings.configure(
+            DEBUG=False, SECRET_KEY="floor", ALLOWED_HOSTS=["*"], ROOT_URLCONF=urls, MIDDLEWARE=[],
+            INSTALLED_APPS=[], USE_TZ=True, LOGGING=LOGGING, **more,
+        )
+        django.setup()
+    '''
+)
+
 GATEWAY = textwrap.dedent(
     '''
     """The floor's gateway: POST /api/login under one django-ratelimit limit, forwarded."""
     import http.client
     import os
 
-    from django.conf import settings
+    import floor_settings
 
-    # A refused or failed request is printed (gunicorn's error stream), nothing else.
-    LOGGING = {"version": 1, "handlers": {"console": {"class": "logging.StreamHandler"}},
-               "loggers": {"django.request": {"handlers": ["console"], "level": "WARNING"}}}
-    settings.configure(
-        DEBUG=False, SECRET_KEY="floor", ALLOWED_HOSTS=["*"], ROOT_URLCONF=__name__, MIDDLEWARE=[],
-        INSTALLED_APPS=[], USE_TZ=True, LOGGING=LOGGING,
-        CACHES={"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": os.environ["FLOOR_REDIS_URL"],
-                            "KEY_PREFIX": os.environ["FLOOR_RUN"]}},
-    )
-
-    import django
-
-    django.setup()
+    floor_settings.configure(__name__, CACHES={"default": {
+        "BACKEND": "django_redis.cache.RedisCache", "LOCATION": os.environ["FLOOR_REDIS_URL"],
+        "KEY_PREFIX": os.environ["FLOOR_RUN"],
+    }})
 
     from django.core.wsgi import get_wsgi_application
     from django.http import HttpResponse, JsonResponse
@@ -133,20 +144,9 @@ AUTH = textwrap.dedent(
     from concurrent.futures import ThreadPoolExecutor
     from datetime import datetime, timedelta, timezone
 
-    from django.conf import settings
+    import floor_settings
 
-    # A refused or failed request is printed (gunicorn's error stream), nothing else.
-    LOGGING = {"version": 1, "handlers": {"console": {"class": "logging.StreamHandler"}},
-               "loggers": {"django.request": {"handlers": ["console"], "level": "WARNING"}}}
-    settings.configure(
-        DEBUG=False, SECRET_KEY="floor", ALLOWED_HOSTS=["*"], ROOT_URLCONF=__name__, MIDDLEWARE=[],
-        INSTALLED_APPS=[], USE_TZ=True, LOGGING=LOGGING,
-        DATABASES={"default": json.loads(os.environ["FLOOR_DATABASE"])},
-    )
-
-    import django
-
-    django.setup()
+    floor_settings.configure(__name__, DATABASES={"default": json.loads(os.environ["FLOOR_DATABASE"])})
 
     import argon2
     import jwt
@@ -351,6 +351,7 @@ def floor_run(variant: str, options, encoded: str, argon2_encoded: str) -> dict:
         work = Path(work_dir)
         with floor_database(options, run, work, argon2_encoded) as (database, meter_env):
             try:
+                (work / "floor_settings.py").write_text(SETTINGS)
                 (work / "floor_gateway.py").write_text(GATEWAY)
                 (work / "floor_auth.py").write_text(AUTH)
                 auth_port, gateway_port = free_port(), free_port()

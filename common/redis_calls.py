@@ -93,11 +93,6 @@ def _kept_for(pool) -> _Kept:
         return kept
 
 
-def _connections(pool) -> deque:
-    """The idle connections of ``pool`` in this process."""
-    return _kept_for(pool).idle
-
-
 def forget_connections() -> None:
     """Close every idle connection this module keeps (this process's), and forget the pools."""
     pid = os.getpid()

@@ -20,6 +20,11 @@ def client(redis_url):
     client.close()
 
 
+def idle(client):
+    """The connections ``common.redis_calls`` keeps idle for ``client``'s pool in this process."""
+    return redis_calls._kept_for(client.connection_pool).idle
+
+
 def key() -> str:
     return f"test-redis-calls-{uuid.uuid4().hex}"
 
@@ -33,9 +38,9 @@ def test_a_command_answers_as_redis_py_does(client):
 
 def test_the_connection_is_kept_for_the_next_command(client):
     redis_calls.execute(client, "GET", key())
-    (connection,) = redis_calls._connections(client.connection_pool)
+    (connection,) = idle(client)
     redis_calls.execute(client, "GET", key())
-    assert list(redis_calls._connections(client.connection_pool)) == [connection]
+    assert list(idle(client)) == [connection]
 
 
 def test_a_connection_the_server_closed_is_made_again(client):
@@ -52,7 +57,7 @@ def test_an_error_reply_is_raised_and_the_connection_kept(client):
     client.set(name, b"text", ex=60)
     with pytest.raises(redis.ResponseError):
         redis_calls.execute(client, "INCR", name)
-    assert len(redis_calls._connections(client.connection_pool)) == 1
+    assert len(idle(client)) == 1
     assert redis_calls.execute(client, "GET", name) == b"text"
 
 
@@ -74,14 +79,14 @@ def test_an_unreachable_redis_raises_what_redis_py_raises(unreachable_redis_url)
         redis_calls.execute(client, "GET", "x")
     with pytest.raises(redis.ConnectionError):
         redis_calls.run_script(client, Script(client, SCRIPT), ["x"], [1])
-    assert not redis_calls._connections(client.connection_pool)
+    assert not idle(client)
 
 
 def test_connections_are_not_shared_across_a_fork(client, monkeypatch):
     redis_calls.execute(client, "GET", key())
-    assert redis_calls._connections(client.connection_pool)
+    assert idle(client)
     monkeypatch.setattr(redis_calls.os, "getpid", lambda: -1)
-    assert not redis_calls._connections(client.connection_pool)
+    assert not idle(client)
 
 
 def test_the_commands_used_here_have_no_response_callback(client):
